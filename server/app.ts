@@ -1,0 +1,211 @@
+/**
+ * Builds the whole server from a config: database (with fallback and migrations), services,
+ * the background dispatcher, Fastify with Apollo (HTTP) and graphql-ws (WebSocket) on
+ * `/graphql`, the old REST paths, `/healthz` and the console's static files.
+ * Nothing happens at import time; `createApp` does it all and `close` undoes it.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config/index.js';
+import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js';
+import { buildContext, callerFromAuthorization, type GraphQLContext } from './graphql/context.js';
+import { formatGraphQLError } from './graphql/errors.js';
+import { buildGraphQLSchema } from './graphql/schema.js';
+import { makeErrorHandler } from './rest/errors.js';
+import { registerRestRoutes } from './rest/routes.js';
+import { Dispatcher } from './runners/dispatcher.js';
+import { MockRunner } from './runners/mock-runner.js';
+import type { Runner } from './runners/runner.js';
+import { DomainError } from './services/errors.js';
+import { ProjectEventBus } from './services/event-bus.js';
+import type { Services } from './services/index.js';
+import { ProjectJournal } from './services/project-journal.js';
+import { ProjectService } from './services/projects.js';
+import { resolveTokenSecret } from './services/secrets.js';
+import { TokenService } from './services/tokens.js';
+import { ensureAdmin, UserService } from './services/users.js';
+import { hostsOfCidr, WorkloadPool } from './services/workload-pool.js';
+
+export interface App {
+  http: FastifyInstance;
+  services: Services;
+  dispatcher: Dispatcher;
+  orm: Orm;
+  database: DatabaseInfo;
+  /** Set when this start created the first admin with a generated password (development only). */
+  generatedAdminPassword?: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Replaces the configured runner (tests). */
+  runner?: Runner;
+  /** Fastify logger setting; default: pino at the configured level. */
+  logger?: boolean | object;
+}
+
+function createRunner(config: Config): Runner {
+  return new MockRunner({
+    steps: config.catalog.mockSteps,
+    stepDelayMs: config.mockStepDelayMs,
+    provisioning: config.catalog.provisioning,
+  });
+}
+
+/** GraphQL errors for the caller resolved at context time (bad token → 401). */
+function contextError(err: unknown): never {
+  if (err instanceof DomainError) {
+    const status = err.code === 'UNAUTHENTICATED' ? 401 : 400;
+    throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status } } });
+  }
+  throw err;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const http = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    forceCloseConnections: true,
+  });
+  const log = http.log;
+
+  const { orm, info: database } = await openDatabase(config, log);
+  try {
+    const applied = await migrate(orm);
+    if (applied.length) log.info({ migrations: applied }, 'database migrated');
+
+    const tokens = new TokenService(resolveTokenSecret(config, log), config.sessionTtlMinutes);
+    const users = new UserService(tokens);
+    const admin = await ensureAdmin(orm.em.fork(), {
+      username: config.adminUsername,
+      password: config.adminPassword,
+      isProduction: config.isProduction,
+    });
+    if (admin.generatedPassword) {
+      log.warn(`First start: created admin "${config.adminUsername}" with generated password ${admin.generatedPassword} (shown once; set ADMIN_PASSWORD to choose one)`);
+    }
+
+    const pool = new WorkloadPool(orm);
+    const seeds = config.workloadPool ?? [...hostsOfCidr(config.ipPools.aws, 'aws'), ...hostsOfCidr(config.ipPools.vsphere, 'vsphere')];
+    const added = await pool.seed(orm.em.fork(), seeds);
+    if (added) log.info(`workload pool: added ${added} hosts`);
+
+    const bus = new ProjectEventBus();
+    const journal = new ProjectJournal(orm, bus);
+    const dispatcher = new Dispatcher({
+      orm,
+      journal,
+      pool,
+      runner: options.runner ?? createRunner(config),
+      catalog: config.catalog,
+      concurrency: config.runnerConcurrency,
+      logger: log,
+    });
+    const projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, config.historyMaxPageSize);
+    const services: Services = { catalog: config.catalog, database, projects, users, tokens, fork: () => orm.em.fork() };
+
+    http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
+
+    const schema = await buildGraphQLSchema();
+    const apollo = new ApolloServer<GraphQLContext>({
+      schema,
+      introspection: !config.isProduction,
+      includeStacktraceInErrorResponses: false,
+      formatError: (formatted: GraphQLFormattedError, error: unknown) => formatGraphQLError(formatted, error, log),
+      plugins: [fastifyApolloDrainPlugin(http)],
+    });
+    await apollo.start();
+    await http.register(fastifyApollo(apollo), {
+      path: '/graphql',
+      context: async (request) => {
+        try {
+          return await buildContext(services, request.headers.authorization, request.ip);
+        } catch (err) {
+          return contextError(err);
+        }
+      },
+    });
+
+    const wss = new WebSocketServer({ server: http.server, path: '/graphql' });
+    const authOf = (params: Record<string, unknown> | undefined) =>
+      params?.authorization ?? params?.Authorization ?? (params?.token ? `Bearer ${String(params.token)}` : undefined);
+    const wsServer = useServer<Record<string, unknown>>(
+      {
+        schema,
+        onConnect: async (ctx) => {
+          try {
+            await callerFromAuthorization(services, authOf(ctx.connectionParams));
+            return true;
+          } catch {
+            return false; // closes with 4403 Forbidden
+          }
+        },
+        context: async (ctx) => buildContext(services, authOf(ctx.connectionParams)),
+        onNext: (_ctx, _id, _payload, _args, result) => {
+          if (!result.errors?.length) return undefined;
+          return { ...result, errors: result.errors.map((e) => formatGraphQLError(e.toJSON(), e, log)) };
+        },
+      },
+      wss,
+    );
+
+    registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });
+
+    http.get('/healthz', async () => ({
+      status: 'ok',
+      database: {
+        backend: database.backend,
+        fell_back: database.fellBack,
+        ...(database.fallbackReason ? { reason: database.fallbackReason } : {}),
+      },
+      runner: { name: options.runner?.name ?? config.runner, ...dispatcher.load },
+    }));
+
+    const indexHtml = join(config.clientDist, 'index.html');
+    const hasClient = existsSync(indexHtml);
+    if (hasClient) {
+      await http.register(fastifyStatic, { root: config.clientDist, wildcard: false, index: ['index.html'] });
+    }
+    http.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0];
+      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path === '/healthz';
+      if (!isApi && request.method === 'GET' && hasClient) return reply.type('text/html').sendFile('index.html');
+      return reply.status(404).send({ detail: 'Not Found' });
+    });
+
+    const recovered = await dispatcher.recover();
+    if (recovered.failed || recovered.released || recovered.resumed) log.info(recovered, 'start-up recovery');
+
+    let closed = false;
+    return {
+      http,
+      services,
+      dispatcher,
+      orm,
+      database,
+      generatedAdminPassword: admin.generatedPassword,
+      listen: () => http.listen({ port: config.port, host: config.host }),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await dispatcher.close();
+        await wsServer.dispose();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await http.close();
+        await orm.close();
+      },
+    };
+  } catch (err) {
+    await orm.close(true).catch(() => undefined);
+    throw err;
+  }
+}

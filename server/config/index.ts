@@ -1,0 +1,221 @@
+/**
+ * The only reader of `process.env`. `loadConfig` validates every variable once and throws a
+ * single {@link ConfigError} that names each bad one, so an operator fixes them all in one go.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { loadCatalog, type Catalog } from './catalog.js';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string | undefined;
+  sqlitePath: string;
+  dataDir: string;
+  dbFallback: boolean;
+  dbConnectTimeoutMs: number;
+  adminUsername: string;
+  adminPassword: string | undefined;
+  tokenSecret: string | undefined;
+  encryptKey: string;
+  sessionTtlMinutes: number;
+  runner: 'mock';
+  runnerConcurrency: number;
+  mockStepDelayMs: number;
+  ipPools: { aws: string; vsphere: string };
+  workloadPoolFile: string | undefined;
+  workloadPool: WorkloadHostSeed[] | undefined;
+  prometheusUrl: string | undefined;
+  bodyLimitBytes: number;
+  historyMaxPageSize: number;
+  clientDist: string;
+  catalog: Catalog;
+}
+
+export interface WorkloadHostSeed {
+  vmName: string;
+  ipAddress: string;
+  infra: 'aws' | 'vsphere';
+}
+
+export const DEV_ENCRYPT_KEY = 'h-cmp-development-key-do-not-use-in-production';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  str(name: string, fallback: string): string;
+  str(name: string): string | undefined;
+  str(name: string, fallback?: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    if (/^(true|1|yes|on)$/i.test(raw)) return true;
+    if (/^(false|0|no|off)$/i.test(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return fallback;
+  }
+}
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export function isValidCidr(value: string): boolean {
+  const m = CIDR.exec(value);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  return octets.every((o) => o <= 255) && bits >= 16 && bits <= 30;
+}
+
+function readPoolFile(path: string, problems: string[]): WorkloadHostSeed[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    problems.push(`WORKLOAD_POOL_FILE cannot be read as JSON (${(err as Error).message})`);
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) {
+    problems.push('WORKLOAD_POOL_FILE must hold a JSON list of {"vm_name", "ip_address", "infra"}');
+    return undefined;
+  }
+  const hosts: WorkloadHostSeed[] = [];
+  parsed.forEach((entry: Record<string, unknown>, index) => {
+    const vmName = entry?.vm_name ?? entry?.vmName;
+    const ipAddress = entry?.ip_address ?? entry?.ipAddress;
+    const infra = entry?.infra ?? 'vsphere';
+    if (typeof vmName !== 'string' || typeof ipAddress !== 'string' || (infra !== 'aws' && infra !== 'vsphere')) {
+      problems.push(`WORKLOAD_POOL_FILE entry ${index} needs vm_name, ip_address and infra "aws" or "vsphere"`);
+      return;
+    }
+    hosts.push({ vmName, ipAddress, infra });
+  });
+  const seen = new Set<string>();
+  for (const host of hosts) {
+    if (seen.has(host.ipAddress)) problems.push(`WORKLOAD_POOL_FILE lists ${host.ipAddress} twice`);
+    seen.add(host.ipAddress);
+  }
+  return hosts;
+}
+
+/** Reads and validates the environment. Pure apart from reading the files it names. */
+export function loadConfig(env: Env = process.env): Config {
+  const r = new Reader(env);
+  const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
+  const isProduction = nodeEnv === 'production';
+
+  const databaseUrl = r.str('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    r.problems.push('DATABASE_URL must start with postgres:// or postgresql:// (unset it for embedded SQLite)');
+  }
+  const sqlitePath = resolve(r.str('SQLITE_PATH', './data/hcmp.db'));
+
+  const tokenSecret = r.str('TOKEN_SECRET');
+  const encryptKey = r.str('ENCRYPT_KEY');
+  if (isProduction) {
+    if (!tokenSecret || tokenSecret.length < 32) {
+      r.problems.push('TOKEN_SECRET is required in production and must be at least 32 characters');
+    }
+    if (!encryptKey || encryptKey.length < 32 || encryptKey === DEV_ENCRYPT_KEY) {
+      r.problems.push('ENCRYPT_KEY is required in production, at least 32 characters, and not the development key');
+    }
+  } else if (tokenSecret !== undefined && tokenSecret.length < 16) {
+    r.problems.push('TOKEN_SECRET must be at least 16 characters');
+  }
+
+  const ipPools = {
+    aws: r.str('IP_POOL_AWS', '10.99.0.0/24'),
+    vsphere: r.str('IP_POOL_VSPHERE', '192.168.40.0/24'),
+  };
+  for (const [name, value] of [['IP_POOL_AWS', ipPools.aws], ['IP_POOL_VSPHERE', ipPools.vsphere]] as const) {
+    if (!isValidCidr(value)) r.problems.push(`${name} must be an IPv4 CIDR from /16 to /30 (got "${value}")`);
+  }
+  const workloadPoolFile = r.str('WORKLOAD_POOL_FILE');
+  const workloadPool = workloadPoolFile ? readPoolFile(resolve(workloadPoolFile), r.problems) : undefined;
+
+  const prometheusUrl = r.str('PROMETHEUS_URL');
+  if (prometheusUrl !== undefined && !/^https?:\/\//.test(prometheusUrl)) {
+    r.problems.push('PROMETHEUS_URL must be an http(s) URL');
+  }
+
+  let catalog: Catalog | undefined;
+  try {
+    catalog = loadCatalog(r.str('CATALOG_FILE'));
+  } catch (err) {
+    r.problems.push(`CATALOG_FILE: ${(err as Error).message}`);
+  }
+
+  const config: Config = {
+    nodeEnv,
+    isProduction,
+    host: r.str('HOST', '0.0.0.0'),
+    port: r.int('PORT', 8000, 0, 65535),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], nodeEnv === 'test' ? 'warn' : 'info'),
+    databaseUrl,
+    sqlitePath,
+    dataDir: dirname(sqlitePath),
+    dbFallback: r.bool('DB_FALLBACK', true),
+    dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 3000, 100, 60000),
+    adminUsername: r.str('ADMIN_USERNAME', 'admin'),
+    adminPassword: r.str('ADMIN_PASSWORD'),
+    tokenSecret,
+    encryptKey: encryptKey ?? DEV_ENCRYPT_KEY,
+    sessionTtlMinutes: r.int('SESSION_TTL_MINUTES', 30, 1, 7 * 24 * 60),
+    runner: r.oneOf('RUNNER', ['mock'] as const, 'mock'),
+    runnerConcurrency: r.int('RUNNER_CONCURRENCY', 64, 1, 10000),
+    mockStepDelayMs: r.int('MOCK_STEP_DELAY_MS', 800, 0, 600000),
+    ipPools,
+    workloadPoolFile,
+    workloadPool,
+    prometheusUrl,
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 256 * 1024, 1024, 50 * 1024 * 1024),
+    historyMaxPageSize: r.int('HISTORY_MAX_PAGE_SIZE', 500, 1, 10000),
+    clientDist: resolve(r.str('CLIENT_DIST', './dist/client')),
+    catalog: catalog as Catalog,
+  };
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(config.adminUsername)) {
+    r.problems.push('ADMIN_USERNAME must be 1-64 letters, digits, dots, hyphens or underscores');
+  }
+  if (config.adminPassword !== undefined && config.adminPassword.length < 8) {
+    r.problems.push('ADMIN_PASSWORD must be at least 8 characters');
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,28 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { Services } from '../services/index.js';
+import type { Principal } from '../services/principal.js';
+import { bearerToken } from '../services/tokens.js';
+
+/** Per operation: its own EntityManager and the verified caller (or null). */
+export interface GraphQLContext {
+  em: EntityManager;
+  caller: Principal | null;
+  services: Services;
+  /** Address of the client, for the records that need it. */
+  clientIp: string | undefined;
+}
+
+/**
+ * Resolves the caller from an `Authorization` value. A missing token means anonymous; a bad
+ * one is an error, so a client never silently acts as nobody.
+ */
+export async function callerFromAuthorization(services: Services, authorization: unknown): Promise<Principal | null> {
+  if (typeof authorization !== 'string' || authorization === '') return null;
+  const token = bearerToken(authorization) ?? authorization;
+  const { username, role } = await services.tokens.verify(token);
+  return { username, role };
+}
+
+export async function buildContext(services: Services, authorization: unknown, clientIp?: string): Promise<GraphQLContext> {
+  return { em: services.fork(), caller: await callerFromAuthorization(services, authorization), services, clientIp };
+}

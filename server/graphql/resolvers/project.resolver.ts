@@ -1,0 +1,61 @@
+import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { listResources } from '../../services/resources.js';
+import type { GraphQLContext } from '../context.js';
+import { InfraTypeEnum, ProjectStatusEnum } from '../types/enums.js';
+import { ProvisionInput } from '../types/inputs.js';
+import { ProjectConnectionType, ProjectType, toProjectConnection, toProjectType } from '../types/project.type.js';
+import { ProvisionEventPageType, toEventType } from '../types/provision-event.type.js';
+import { ResourceRowType } from '../types/resource.type.js';
+import type { ResourceKindEnum } from '../types/enums.js';
+
+@Resolver()
+export class ProjectResolver {
+  @Query(() => ProjectConnectionType, { description: "The caller's projects (admin: all), newest first, keyset-paginated" })
+  async history(
+    @Ctx() { em, caller, services }: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('status', () => ProjectStatusEnum, { nullable: true }) status?: ProjectStatusEnum | null,
+    @Arg('infra', () => InfraTypeEnum, { nullable: true }) infra?: InfraTypeEnum | null,
+  ): Promise<ProjectConnectionType> {
+    return toProjectConnection(await services.projects.history(em, caller, { first, after, status, infra }));
+  }
+
+  @Query(() => ProjectType, { description: 'One project; another user\'s id answers NOT_FOUND' })
+  async project(@Arg('id', () => Int) id: number, @Ctx() { em, caller, services }: GraphQLContext): Promise<ProjectType> {
+    return toProjectType(await services.projects.get(em, caller, id));
+  }
+
+  @Query(() => ProvisionEventPageType, { description: 'Stored events after afterSeq, in order (log replay)' })
+  async projectEvents(
+    @Arg('projectId', () => Int) projectId: number,
+    @Ctx() { em, caller, services }: GraphQLContext,
+    @Arg('afterSeq', () => Int, { nullable: true, defaultValue: 0 }) afterSeq: number,
+    @Arg('limit', () => Int, { nullable: true, defaultValue: 200 }) limit: number,
+  ): Promise<ProvisionEventPageType> {
+    const events = await services.projects.events(em, caller, projectId, afterSeq, limit + 1);
+    const page = events.slice(0, Math.max(1, limit));
+    return {
+      events: page.map(toEventType),
+      lastSeq: page.length ? page[page.length - 1].seq : afterSeq,
+      hasMore: events.length > page.length,
+    };
+  }
+
+  @Query(() => [ResourceRowType], { description: 'My resources: held pool hosts, then ALB/Web/DB/SSH rows per project' })
+  async resources(@Ctx() { em, caller }: GraphQLContext): Promise<ResourceRowType[]> {
+    const rows = await listResources(em, caller);
+    return rows.map((r) => ({ ...r, kind: r.kind as ResourceKindEnum }));
+  }
+
+  @Mutation(() => ProjectType, { description: 'Starts provisioning; answers at once with the PENDING project' })
+  async provision(@Arg('input', () => ProvisionInput) input: ProvisionInput, @Ctx() { em, caller, services }: GraphQLContext): Promise<ProjectType> {
+    return toProjectType(await services.projects.provision(em, caller, { ...input }));
+  }
+
+  @Mutation(() => Boolean, { description: 'Stops the run, returns the hosts to the pool and removes the project' })
+  async deleteProject(@Arg('id', () => Int) id: number, @Ctx() { em, caller, services }: GraphQLContext): Promise<boolean> {
+    await services.projects.delete(em, caller, id);
+    return true;
+  }
+}

@@ -1,0 +1,46 @@
+import { registerEnumType } from 'type-graphql';
+
+export enum ProjectStatusEnum {
+  PENDING = 'PENDING',
+  RUNNING = 'RUNNING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+}
+registerEnumType(ProjectStatusEnum, { name: 'ProjectStatus', description: 'Lifecycle of a provisioning project' });
+
+export enum InfraTypeEnum {
+  aws = 'aws',
+  vsphere = 'vsphere',
+}
+registerEnumType(InfraTypeEnum, { name: 'InfraType', description: 'Target infrastructure' });
+
+export enum EventKindEnum {
+  status = 'status',
+  log = 'log',
+  resources = 'resources',
+  error = 'error',
+}
+registerEnumType(EventKindEnum, { name: 'EventKind', description: 'What a provision event records' });
+
+export enum UserRoleEnum {
+  admin = 'admin',
+  user = 'user',
+}
+registerEnumType(UserRoleEnum, { name: 'UserRole' });
+
+export enum UserStatusEnum {
+  approved = 'approved',
+  pending = 'pending',
+  rejected = 'rejected',
+  disabled = 'disabled',
+}
+registerEnumType(UserStatusEnum, { name: 'UserStatus' });
+
+export enum ResourceKindEnum {
+  host = 'host',
+  alb = 'alb',
+  web = 'web',
+  db = 'db',
+  ssh = 'ssh',
+}
+registerEnumType(ResourceKindEnum, { name: 'ResourceKind', description: 'A pool host, or a row derived from project resources' });

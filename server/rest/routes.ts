@@ -1,0 +1,112 @@
+/**
+ * The old `/api` paths, unchanged for old clients. Each route only translates HTTP to the
+ * same services GraphQL uses and maps the result to the original's shape.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Services } from '../services/index.js';
+import { invalidInput, unauthenticated, type ValidationIssue } from '../services/errors.js';
+import type { Principal } from '../services/principal.js';
+import { listResources } from '../services/resources.js';
+import { loadSettings } from '../services/settings.js';
+import { bearerToken } from '../services/tokens.js';
+import { PROJECT_STATUSES, type ProjectStatus } from '../entities/index.js';
+import { historyItem, resourceItem } from './shapes.js';
+
+export const DEFAULT_HISTORY_LIMIT = 100;
+
+async function callerOf(services: Services, request: FastifyRequest): Promise<Principal> {
+  const token = bearerToken(request.headers.authorization);
+  if (!token) throw unauthenticated('Not authenticated');
+  const { username, role } = await services.tokens.verify(token);
+  return { username, role };
+}
+
+function loginBody(body: unknown): { username: string; password: string } {
+  const issues: ValidationIssue[] = [];
+  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    issues.push({ loc: ['body'], msg: 'Input should be a valid JSON object', type: 'model_type' });
+  }
+  const username = b.user_id ?? b.username;
+  if (username === undefined) issues.push({ loc: ['body', 'user_id'], msg: 'Field required', type: 'missing' });
+  else if (typeof username !== 'string') issues.push({ loc: ['body', 'user_id'], msg: 'Input should be a valid string', type: 'string_type' });
+  if (b.password === undefined) issues.push({ loc: ['body', 'password'], msg: 'Field required', type: 'missing' });
+  else if (typeof b.password !== 'string') issues.push({ loc: ['body', 'password'], msg: 'Input should be a valid string', type: 'string_type' });
+  if (issues.length) throw invalidInput(issues);
+  return { username: username as string, password: b.password as string };
+}
+
+function positiveInt(value: unknown, loc: (string | number)[], max: number): number {
+  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw invalidInput([{ loc, msg: `Input should be a whole number from 1 to ${max}`, type: 'int_parsing' }]);
+  }
+  return n;
+}
+
+function historyQuery(query: unknown, maxPage: number): { limit: number; status?: ProjectStatus } {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const limit = q.limit === undefined ? DEFAULT_HISTORY_LIMIT : positiveInt(q.limit, ['query', 'limit'], maxPage);
+  if (q.status === undefined || q.status === '') return { limit };
+  const status = String(q.status).toUpperCase() as ProjectStatus;
+  if (!PROJECT_STATUSES.includes(status)) {
+    throw invalidInput([{ loc: ['query', 'status'], msg: `Input should be ${PROJECT_STATUSES.join(', ')}`, type: 'enum' }]);
+  }
+  return { limit, status };
+}
+
+export function registerRestRoutes(app: FastifyInstance, services: Services, opts: { maxPageSize: number }): void {
+  const { projects } = services;
+
+  app.post('/api/login', async (request) => {
+    const { username, password } = loginBody(request.body);
+    const result = await services.users.login(services.fork(), username, password);
+    return {
+      status: 'success',
+      message: 'Login Approved',
+      access_token: result.token,
+      token_type: 'bearer',
+      role: result.user.role,
+    };
+  });
+
+  app.get('/api/public/settings', async () => {
+    const settings = await loadSettings(services.fork());
+    return {
+      system_notice: settings.systemNotice,
+      maintenance_mode: settings.maintenanceMode,
+      site_name: 'H-CMP',
+      infrastructures: ['aws', 'vsphere'],
+      templates: Object.fromEntries(Object.entries(services.catalog.templates).map(([name, t]) => [name, t.roles.length])),
+      database: { backend: services.database.backend, fell_back: services.database.fellBack },
+    };
+  });
+
+  app.post('/api/provision', async (request) => {
+    const caller = await callerOf(services, request);
+    const project = await projects.provision(services.fork(), caller, request.body);
+    return { status: 'success', message: `프로젝트 #${project.id} 생성 시작`, project_id: project.id };
+  });
+
+  const history = async (request: FastifyRequest) => {
+    const caller = await callerOf(services, request);
+    const { limit, status } = historyQuery(request.query, opts.maxPageSize);
+    const page = await projects.history(services.fork(), caller, { first: limit, status });
+    return page.items.map(historyItem);
+  };
+  app.get('/api/history', history);
+  app.get('/api/api/history', history);
+  app.get('/api/projects', history);
+
+  app.delete('/api/provision/:id', async (request) => {
+    const caller = await callerOf(services, request);
+    const id = positiveInt((request.params as { id: string }).id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
+    await projects.delete(services.fork(), caller, id);
+    return { status: 'success', message: '삭제 완료' };
+  });
+
+  app.get('/api/monitoring/my-resources', async (request) => {
+    const caller = await callerOf(services, request);
+    return (await listResources(services.fork(), caller)).map(resourceItem);
+  });
+}

@@ -1,0 +1,17 @@
+/** Everything the transports (GraphQL, REST) need, built once per app by `createApp`. */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Catalog } from '../config/catalog.js';
+import type { DatabaseInfo } from '../db/orm.js';
+import type { ProjectService } from './projects.js';
+import type { TokenService } from './tokens.js';
+import type { UserService } from './users.js';
+
+export interface Services {
+  catalog: Catalog;
+  database: DatabaseInfo;
+  projects: ProjectService;
+  users: UserService;
+  tokens: TokenService;
+  /** A fresh EntityManager for one unit of work (request, operation, job). */
+  fork(): EntityManager;
+}

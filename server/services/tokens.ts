@@ -1,0 +1,62 @@
+/** Signed access tokens: HS256 only, with issuer, audience and expiry checked on every use. */
+import { SignJWT, jwtVerify } from 'jose';
+import { USER_ROLES, type UserRole } from '../entities/index.js';
+import { unauthenticated } from './errors.js';
+import type { Principal } from './principal.js';
+
+const ISSUER = 'h-cmp';
+const AUDIENCE = 'h-cmp-console';
+const ALGORITHM = 'HS256';
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+export class TokenService {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    private readonly ttlMinutes: number,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async issue(principal: Principal): Promise<IssuedToken> {
+    const expiresAt = new Date(Date.now() + this.ttlMinutes * 60_000);
+    const token = await new SignJWT({ role: principal.role })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(principal.username)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(this.key);
+    return { token, expiresAt };
+  }
+
+  /** Returns the principal of a valid token; any defect answers UNAUTHENTICATED. */
+  async verify(token: string): Promise<Principal & { expiresAt: Date }> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['sub', 'exp'],
+      });
+      const role = payload.role as UserRole;
+      if (typeof payload.sub !== 'string' || !USER_ROLES.includes(role)) throw new Error('bad claims');
+      return { username: payload.sub, role, expiresAt: new Date((payload.exp as number) * 1000) };
+    } catch {
+      throw unauthenticated('Invalid or expired token');
+    }
+  }
+}
+
+/** The token of an `Authorization: Bearer …` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return m?.[1];
+}

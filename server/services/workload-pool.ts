@@ -1,0 +1,127 @@
+/**
+ * The workload pool: hosts that runners take and give back. Taking is atomic: on PostgreSQL
+ * under a transaction-scoped advisory lock per infrastructure, on SQLite by the single
+ * connection that runs every transaction in turn. A host row holds at most one project, and
+ * the update only takes rows still `available`, so a host is never given twice.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { WorkloadHostSeed } from '../config/index.js';
+import { backendOf, type Orm } from '../db/orm.js';
+import { WorkloadHost, type InfraType } from '../entities/index.js';
+import { PoolExhaustedError } from './errors.js';
+
+export interface AllocatedHost {
+  id: number;
+  vmName: string;
+  ipAddress: string;
+}
+
+const VM_PREFIX: Record<InfraType, string> = { aws: 'EC2', vsphere: 'WKLD' };
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/** Usable host addresses of a CIDR (network and broadcast left out), named by offset. */
+export function hostsOfCidr(cidr: string, infra: InfraType): WorkloadHostSeed[] {
+  const [address, bitsText] = cidr.split('/');
+  const bits = Number(bitsText);
+  const size = 2 ** (32 - bits);
+  const network = Math.floor(ipToInt(address) / size) * size;
+  const hosts: WorkloadHostSeed[] = [];
+  for (let offset = 1; offset < size - 1; offset++) {
+    hosts.push({ vmName: `${VM_PREFIX[infra]}-${offset}`, ipAddress: intToIp(network + offset), infra });
+  }
+  return hosts;
+}
+
+export class WorkloadPool {
+  private readonly postgres: boolean;
+
+  constructor(orm: Orm) {
+    this.postgres = backendOf(orm) === 'postgresql';
+  }
+
+  /** Adds configured hosts that are not in the table yet; existing rows are left as they are. */
+  async seed(em: EntityManager, hosts: WorkloadHostSeed[]): Promise<number> {
+    const known = new Set((await em.find(WorkloadHost, {}, { fields: ['ipAddress'] })).map((h) => h.ipAddress));
+    const fresh = hosts.filter((h) => !known.has(h.ipAddress));
+    for (const h of fresh) {
+      em.create(WorkloadHost, { vmName: h.vmName, ipAddress: h.ipAddress, infra: h.infra, status: 'available', updatedAt: new Date() });
+    }
+    await em.flush();
+    return fresh.length;
+  }
+
+  /**
+   * Takes `count` free hosts of `infra` for a project. Must run inside a transaction (`em` is
+   * the transaction's). Throws {@link PoolExhaustedError} when fewer are free.
+   */
+  async allocate(em: EntityManager, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
+    const conn = em.getConnection();
+    const ctx = em.getTransactionContext();
+    if (this.postgres) {
+      await conn.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`hcmp.workload_pool.${infra}`], 'all', ctx);
+    }
+    const free: { id: number; vm_name: string; ip_address: string }[] = await conn.execute(
+      `select id, vm_name, ip_address from workload_pool where infra = ? and status = 'available' order by id limit ?`,
+      [infra, count],
+      'all',
+      ctx,
+    );
+    if (free.length < count) {
+      const available = await this.countFree(em, infra);
+      throw new PoolExhaustedError(count, available);
+    }
+    const ids = free.map((h) => h.id);
+    const changed = await em.nativeUpdate(
+      WorkloadHost,
+      { id: { $in: ids }, status: 'available' },
+      { status: 'provisioning', projectId, owner, updatedAt: new Date() },
+    );
+    if (changed !== count) {
+      // Cannot happen while the lock holds; refuse rather than hand out a shared host.
+      throw new Error(`workload pool changed under the allocation lock (${changed} of ${count} taken)`);
+    }
+    return free.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address }));
+  }
+
+  async countFree(em: EntityManager, infra: InfraType): Promise<number> {
+    return em.count(WorkloadHost, { infra, status: 'available' });
+  }
+
+  /** Marks a project's hosts as in service once it completed. */
+  async markAssigned(em: EntityManager, projectId: number): Promise<void> {
+    await em.nativeUpdate(WorkloadHost, { projectId }, { status: 'assigned', updatedAt: new Date() });
+  }
+
+  /** Gives a project's hosts back to the pool; returns how many. */
+  async release(em: EntityManager, projectId: number): Promise<number> {
+    return em.nativeUpdate(WorkloadHost, { projectId }, { status: 'available', projectId: null, owner: null, updatedAt: new Date() });
+  }
+
+  async hostsOf(em: EntityManager, projectId: number): Promise<WorkloadHost[]> {
+    return em.find(WorkloadHost, { projectId }, { orderBy: { id: 'asc' } });
+  }
+
+  /** Frees hosts whose project no longer exists or is not live (start-up sweep). */
+  async releaseOrphans(em: EntityManager): Promise<number> {
+    const orphans: { id: number }[] = await em.getConnection().execute(
+      `select h.id from workload_pool h left join projects p on p.id = h.project_id
+       where h.project_id is not null and (p.id is null or p.status not in ('PENDING', 'RUNNING', 'COMPLETED'))`,
+      [],
+      'all',
+      em.getTransactionContext(),
+    );
+    if (orphans.length === 0) return 0;
+    return em.nativeUpdate(
+      WorkloadHost,
+      { id: { $in: orphans.map((o) => o.id) } },
+      { status: 'available', projectId: null, owner: null, updatedAt: new Date() },
+    );
+  }
+}
