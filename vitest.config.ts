@@ -1,12 +1,19 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // Node (and so type-graphql, Apollo) loads graphql's CommonJS entry; Vite would pick its
+    // .mjs one. Two copies of graphql break `instanceof` checks, so tests use Node's.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**', ...(process.env.HCMP_SKIP_E2E ? ['tests/e2e/**'] : [])],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
   },
 });

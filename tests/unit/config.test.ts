@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_ENCRYPT_KEY, loadConfig } from '../../server/config/index.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has working development defaults with nothing set', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.sqlitePath.endsWith(join('data', 'hcmp.db'))).toBe(true);
+    expect(c.dbFallback).toBe(true);
+    expect(c.adminUsername).toBe('admin');
+    expect(c.sessionTtlMinutes).toBe(30);
+    expect(c.runner).toBe('mock');
+    expect(c.mockStepDelayMs).toBe(800);
+    expect(c.ipPools).toEqual({ aws: '10.99.0.0/24', vsphere: '192.168.40.0/24' });
+    expect(c.encryptKey).toBe(DEV_ENCRYPT_KEY);
+    expect(Object.keys(c.catalog.templates)).toEqual(['single', 'standard', 'enterprise', 'k8s_small']);
+  });
+
+  it('names every bad variable in one error', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DB_FALLBACK: 'maybe',
+      DATABASE_URL: 'mysql://x',
+      MOCK_STEP_DELAY_MS: '-5',
+      IP_POOL_AWS: '10.0.0.0/33',
+      RUNNER: 'terraform',
+      SESSION_TTL_MINUTES: '0',
+    });
+    const text = problems.join('\n');
+    for (const name of ['PORT', 'DB_FALLBACK', 'DATABASE_URL', 'MOCK_STEP_DELAY_MS', 'IP_POOL_AWS', 'RUNNER', 'SESSION_TTL_MINUTES']) {
+      expect(text).toContain(name);
+    }
+    expect(problems).toHaveLength(7);
+  });
+
+  it('refuses to start in production without real secrets', () => {
+    const text = problemsOf({ NODE_ENV: 'production' }).join('\n');
+    expect(text).toContain('TOKEN_SECRET');
+    expect(text).toContain('ENCRYPT_KEY');
+    const withDevKey = problemsOf({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(40), ENCRYPT_KEY: DEV_ENCRYPT_KEY });
+    expect(withDevKey.join('\n')).toContain('ENCRYPT_KEY');
+    expect(problemsOf({ NODE_ENV: 'production', TOKEN_SECRET: 'x'.repeat(40), ENCRYPT_KEY: 'k'.repeat(40) })).toEqual([]);
+  });
+
+  it('reads an explicit workload pool file and rejects a broken one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcmp-pool-'));
+    const good = join(dir, 'pool.json');
+    writeFileSync(good, JSON.stringify([{ vm_name: 'WKLD-20', ip_address: '192.168.40.20', infra: 'vsphere' }]));
+    expect(loadConfig({ WORKLOAD_POOL_FILE: good }).workloadPool).toEqual([{ vmName: 'WKLD-20', ipAddress: '192.168.40.20', infra: 'vsphere' }]);
+    const dup = join(dir, 'dup.json');
+    writeFileSync(dup, JSON.stringify([{ vm_name: 'a', ip_address: '1.1.1.1' }, { vm_name: 'b', ip_address: '1.1.1.1' }]));
+    expect(problemsOf({ WORKLOAD_POOL_FILE: dup }).join()).toContain('twice');
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{not json');
+    expect(problemsOf({ WORKLOAD_POOL_FILE: broken }).join()).toContain('WORKLOAD_POOL_FILE');
+  });
+
+  it('takes a catalog file and validates it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcmp-cat-'));
+    const file = join(dir, 'catalog.json');
+    writeFileSync(file, JSON.stringify({ templates: {} }));
+    expect(problemsOf({ CATALOG_FILE: file }).join()).toContain('catalog.templates');
+  });
+});
+
+describe('documentation of the configuration', () => {
+  it('lists every variable the config module reads in .env.example and the README', async () => {
+    const { readFileSync } = await import('node:fs');
+    const source = readFileSync(new URL('../../server/config/index.ts', import.meta.url), 'utf8');
+    const names = [...source.matchAll(/r\.(?:str|int|bool|oneOf)(?:<[^>]+>)?\('([A-Z_]+)'/g)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(15);
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const name of new Set(names)) {
+      expect(example, `.env.example lacks ${name}`).toMatch(new RegExp(`^${name}=`, 'm'));
+      expect(readme, `README lacks ${name}`).toContain(`\`${name}\``);
+    }
+  });
+});
