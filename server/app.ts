@@ -76,6 +76,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bodyLimit: config.bodyLimitBytes,
     forceCloseConnections: true,
   });
+  // The API speaks JSON only: without this, Fastify's default text/plain parser hands the
+  // routes a string, so a text/plain body answered 422 instead of 415 Unsupported Media Type.
+  http.removeContentTypeParser('text/plain');
   const log = http.log;
 
   const { orm, info: database } = await openDatabase(config, log);
