@@ -1,5 +1,6 @@
 /** Portal-wide settings (the original `settings` row): system notice and maintenance mode. */
 import type { EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { Setting } from '../entities/setting.entity.js';
 import { DomainError, forbidden } from './errors.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
@@ -14,9 +15,15 @@ const MAX_NOTICE = 2000;
 export async function loadSettings(em: EntityManager): Promise<Setting> {
   const existing = await em.findOne(Setting, 1);
   if (existing) return existing;
-  const created = em.create(Setting, { id: 1, systemNotice: '', maintenanceMode: false, updatedAt: new Date() });
-  await em.flush();
-  return created;
+  // The first requests after a fresh start may race to create the row: insert it only if it
+  // is still missing (a plain insert failed the losers with a unique-key error), then read it.
+  await (em as SqlEntityManager)
+    .createQueryBuilder(Setting)
+    .insert({ id: 1, systemNotice: '', maintenanceMode: false, updatedAt: new Date() })
+    .onConflict('id')
+    .ignore()
+    .execute();
+  return em.findOneOrFail(Setting, 1);
 }
 
 export async function assertAcceptingOrders(em: EntityManager): Promise<void> {
