@@ -6,6 +6,7 @@
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
@@ -13,13 +14,14 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config/index.js';
 import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js';
 import { buildContext, callerFromAuthorization, type GraphQLContext } from './graphql/context.js';
 import { formatGraphQLError } from './graphql/errors.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { makeErrorHandler } from './rest/errors.js';
+import { registerAccountRoutes } from './rest/account-routes.js';
 import { registerRestRoutes } from './rest/routes.js';
 import { Dispatcher } from './runners/dispatcher.js';
 import { MockRunner } from './runners/mock-runner.js';
@@ -30,7 +32,14 @@ import type { Services } from './services/index.js';
 import { ProjectJournal } from './services/project-journal.js';
 import { ProjectService } from './services/projects.js';
 import { resolveTokenSecret } from './services/secrets.js';
+import { AuditLog } from './services/audit.js';
+import { LoginGuard } from './services/login-guard.js';
+import { QuotaService } from './services/quotas.js';
+import { SecretBox } from './services/secret-box.js';
+import { SessionService } from './services/sessions.js';
+import { ensureSettingsRow } from './services/settings.js';
 import { TokenService } from './services/tokens.js';
+import { UserAdminService } from './services/user-admin.js';
 import { ensureAdmin, UserService } from './services/users.js';
 import { hostsOfCidr, WorkloadPool } from './services/workload-pool.js';
 
@@ -86,8 +95,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const applied = await migrate(orm);
     if (applied.length) log.info({ migrations: applied }, 'database migrated');
 
+    const fork = () => orm.em.fork();
     const tokens = new TokenService(resolveTokenSecret(config, log), config.sessionTtlMinutes);
-    const users = new UserService(tokens);
+    const audit = new AuditLog(fork);
+    const users = new UserService(tokens, new LoginGuard(config.login), audit);
+    const userAdmin = new UserAdminService(audit, config.defaultQuota);
+    const sessions = new SessionService(tokens, fork);
+    const secrets = new SecretBox(config.encryptKey, config.previousEncryptKeys);
+    const quotas = new QuotaService(config.defaultQuota, database.backend === 'postgresql');
+    await ensureSettingsRow(orm.em.fork(), config.initialPortalLimits);
     const admin = await ensureAdmin(orm.em.fork(), {
       username: config.adminUsername,
       password: config.adminPassword,
@@ -113,8 +129,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       concurrency: config.runnerConcurrency,
       logger: log,
     });
-    const projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, config.historyMaxPageSize);
-    const services: Services = { catalog: config.catalog, database, projects, users, tokens, fork: () => orm.em.fork() };
+    const projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize);
+    const services: Services = { catalog: config.catalog, database, projects, users, userAdmin, sessions, tokens, quotas, audit, secrets, fork };
 
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 
@@ -141,18 +157,37 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const wss = new WebSocketServer({ server: http.server, path: '/graphql' });
     const authOf = (params: Record<string, unknown> | undefined) =>
       params?.authorization ?? params?.Authorization ?? (params?.token ? `Bearer ${String(params.token)}` : undefined);
-    const wsServer = useServer<Record<string, unknown>>(
+    const socketsByToken = new Map<string, Set<WebSocket>>();
+    const stopRevocations = services.sessions.onRevoke((jti) => {
+      for (const socket of socketsByToken.get(jti) ?? []) socket.close(4401, 'Logged out');
+    });
+    const wsServer = useServer<Record<string, unknown>, { socket: WebSocket; request: IncomingMessage }>(
       {
         schema,
         onConnect: async (ctx) => {
+          let caller;
           try {
-            await callerFromAuthorization(services, authOf(ctx.connectionParams));
-            return true;
+            caller = await callerFromAuthorization(services, authOf(ctx.connectionParams), ctx.extra.request.socket.remoteAddress);
           } catch {
             return false; // closes with 4403 Forbidden
           }
+          if (caller?.jti && caller.expiresAt) {
+            // A socket lives no longer than its token, and ends when the token is logged out.
+            const { socket } = ctx.extra;
+            const jti = caller.jti;
+            const timer = setTimeout(() => socket.close(4401, 'Token expired'), Math.max(0, caller.expiresAt.getTime() - Date.now()));
+            const set = socketsByToken.get(jti) ?? new Set();
+            set.add(socket);
+            socketsByToken.set(jti, set);
+            socket.once('close', () => {
+              clearTimeout(timer);
+              set.delete(socket);
+              if (set.size === 0) socketsByToken.delete(jti);
+            });
+          }
+          return true;
         },
-        context: async (ctx) => buildContext(services, authOf(ctx.connectionParams)),
+        context: async (ctx) => buildContext(services, authOf(ctx.connectionParams), ctx.extra.request.socket.remoteAddress),
         onNext: (_ctx, _id, _payload, _args, result) => {
           if (!result.errors?.length) return undefined;
           return { ...result, errors: result.errors.map((e) => formatGraphQLError(e.toJSON(), e, log)) };
@@ -162,6 +197,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
 
     registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });
+    registerAccountRoutes(http, services);
 
     http.get('/healthz', async () => ({
       status: 'ok',
@@ -201,6 +237,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         if (closed) return;
         closed = true;
         await dispatcher.close();
+        stopRevocations();
         await wsServer.dispose();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         await http.close();

@@ -41,6 +41,8 @@ export interface Catalog {
     webUrlPattern: string;
     dbVipPattern: string;
   };
+  /** Disk per host, for quotas and usage (GB). */
+  sizing: { hostDiskGb: number };
   mockSteps: MockStep[];
 }
 
@@ -64,6 +66,7 @@ export function validateCatalog(value: unknown): Catalog {
   check(c.regions[c.defaultRegion], 'catalog.defaultRegion must name one of catalog.regions');
   check(Array.isArray(c.mockSteps) && c.mockSteps.every((s) => s.id && s.log), 'catalog.mockSteps must be a list of {id, log}');
   check(c.provisioning && typeof c.provisioning.allocationLog === 'string', 'catalog.provisioning is incomplete');
+  check(c.sizing && Number.isFinite(c.sizing.hostDiskGb), 'catalog.sizing.hostDiskGb must be a number');
   return c;
 }
 

@@ -23,6 +23,8 @@ export interface Config {
   adminPassword: string | undefined;
   tokenSecret: string | undefined;
   encryptKey: string;
+  /** Earlier ENCRYPT_KEY values, still accepted for decryption during a key rotation. */
+  previousEncryptKeys: string[];
   sessionTtlMinutes: number;
   runner: 'mock';
   runnerConcurrency: number;
@@ -33,6 +35,14 @@ export interface Config {
   prometheusUrl: string | undefined;
   bodyLimitBytes: number;
   historyMaxPageSize: number;
+  /** Quota an account gets at approval (the original: 5 VMs, 10 vCPU, 20 GB RAM, 100 GB disk). */
+  defaultQuota: { hosts: number; vcpu: number; memoryGb: number; diskGb: number };
+  /** Initial portal-wide limits written to the settings row on first start. */
+  initialPortalLimits: { vcpu: number; memoryGb: number };
+  login: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowMinutes: number };
+  graphql: { maxDepth: number; maxAliases: number; maxComplexity: number; maxTokens: number };
+  /** Origins allowed by CORS besides the server's own; empty = same-origin only. */
+  corsOrigins: string[];
   clientDist: string;
   catalog: Catalog;
 }
@@ -197,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword: r.str('ADMIN_PASSWORD'),
     tokenSecret,
     encryptKey: encryptKey ?? DEV_ENCRYPT_KEY,
+    previousEncryptKeys: (r.str('ENCRYPT_KEYS_PREVIOUS') ?? '').split(',').map((k) => k.trim()).filter(Boolean),
     sessionTtlMinutes: r.int('SESSION_TTL_MINUTES', 30, 1, 7 * 24 * 60),
     runner: r.oneOf('RUNNER', ['mock'] as const, 'mock'),
     runnerConcurrency: r.int('RUNNER_CONCURRENCY', 64, 1, 10000),
@@ -207,11 +218,39 @@ export function loadConfig(env: Env = process.env): Config {
     prometheusUrl,
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 256 * 1024, 1024, 50 * 1024 * 1024),
     historyMaxPageSize: r.int('HISTORY_MAX_PAGE_SIZE', 500, 1, 10000),
+    defaultQuota: {
+      hosts: r.int('DEFAULT_QUOTA_HOSTS', 5, 0, 1_000_000),
+      vcpu: r.int('DEFAULT_QUOTA_VCPU', 10, 0, 1_000_000),
+      memoryGb: r.int('DEFAULT_QUOTA_MEMORY_GB', 20, 0, 1_000_000),
+      diskGb: r.int('DEFAULT_QUOTA_DISK_GB', 100, 0, 100_000_000),
+    },
+    initialPortalLimits: {
+      vcpu: r.int('PORTAL_MAX_VCPU', 100, 0, 10_000_000),
+      memoryGb: r.int('PORTAL_MAX_MEMORY_GB', 256, 0, 100_000_000),
+    },
+    login: {
+      maxFailuresPerAccount: r.int('LOGIN_MAX_FAILURES', 10, 1, 1000),
+      maxFailuresPerAddress: r.int('LOGIN_MAX_FAILURES_PER_ADDRESS', 50, 1, 100000),
+      windowMinutes: r.int('LOGIN_WINDOW_MINUTES', 15, 1, 1440),
+    },
+    graphql: {
+      maxDepth: r.int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
+      maxAliases: r.int('GRAPHQL_MAX_ALIASES', 15, 1, 1000),
+      maxComplexity: r.int('GRAPHQL_MAX_COMPLEXITY', 5000, 10, 10_000_000),
+      maxTokens: r.int('GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
+    },
+    corsOrigins: (r.str('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     clientDist: resolve(r.str('CLIENT_DIST', './dist/client')),
     catalog: catalog as Catalog,
   };
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(config.adminUsername)) {
     r.problems.push('ADMIN_USERNAME must be 1-64 letters, digits, dots, hyphens or underscores');
+  }
+  for (const origin of config.corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) r.problems.push(`CORS_ORIGINS entries must be origins like https://console.example.com (got "${origin}")`);
+  }
+  if (isProduction && config.previousEncryptKeys.includes(DEV_ENCRYPT_KEY)) {
+    r.problems.push('ENCRYPT_KEYS_PREVIOUS may not hold the development key in production');
   }
   if (config.adminPassword !== undefined && config.adminPassword.length < 8) {
     r.problems.push('ADMIN_PASSWORD must be at least 8 characters');

@@ -1,14 +1,17 @@
+import { AuditEntry } from './audit-entry.entity.js';
 import { Project } from './project.entity.js';
 import { ProvisionEvent } from './provision-event.entity.js';
+import { RevokedToken } from './revoked-token.entity.js';
 import { Setting } from './setting.entity.js';
 import { User } from './user.entity.js';
 import { WorkloadHost } from './workload-host.entity.js';
 
-export { Project, ProvisionEvent, Setting, User, WorkloadHost };
+export { AuditEntry, Project, ProvisionEvent, RevokedToken, Setting, User, WorkloadHost };
+export * from './setting.entity.js';
 export * from './project.entity.js';
 export * from './provision-event.entity.js';
 export * from './user.entity.js';
 export * from './workload-host.entity.js';
 export type * from './project-details.js';
 
-export const ENTITIES = [User, Project, ProvisionEvent, WorkloadHost, Setting];
+export const ENTITIES = [User, Project, ProvisionEvent, WorkloadHost, Setting, AuditEntry, RevokedToken];

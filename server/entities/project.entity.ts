@@ -39,6 +39,19 @@ export class Project {
   @Property({ type: 'json' })
   details!: ProjectDetails;
 
+  /** What the order takes, for quotas and usage (see services/sizing.ts). */
+  @Property({ type: 'integer' })
+  hostCount: number = 0;
+
+  @Property({ type: 'integer' })
+  vcpu: number = 0;
+
+  @Property({ type: 'integer' })
+  memoryGb: number = 0;
+
+  @Property({ type: 'integer' })
+  diskGb: number = 0;
+
   /** Sequence number of the newest event; events are numbered 1, 2, 3… per project. */
   @Property({ type: 'integer' })
   lastSeq: number = 0;

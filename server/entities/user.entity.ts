@@ -28,4 +28,20 @@ export class User {
 
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  updatedAt?: Date | null;
+
+  /** Quota given at approval (the original's max_vms / max_cpu / max_ram / max_disk); null = the configured default. */
+  @Property({ type: 'integer', nullable: true, fieldName: 'max_vms' })
+  maxHosts?: number | null;
+
+  @Property({ type: 'integer', nullable: true, fieldName: 'max_cpu' })
+  maxVcpu?: number | null;
+
+  @Property({ type: 'integer', nullable: true, fieldName: 'max_ram' })
+  maxMemoryGb?: number | null;
+
+  @Property({ type: 'integer', nullable: true, fieldName: 'max_disk' })
+  maxDiskGb?: number | null;
 }

@@ -13,16 +13,15 @@ export interface GraphQLContext {
 }
 
 /**
- * Resolves the caller from an `Authorization` value. A missing token means anonymous; a bad
- * one is an error, so a client never silently acts as nobody.
+ * Resolves the caller from an `Authorization` value. A missing token means anonymous; a bad,
+ * expired or revoked one is an error, so a client never silently acts as nobody.
  */
-export async function callerFromAuthorization(services: Services, authorization: unknown): Promise<Principal | null> {
+export async function callerFromAuthorization(services: Services, authorization: unknown, ip?: string): Promise<Principal | null> {
   if (typeof authorization !== 'string' || authorization === '') return null;
   const token = bearerToken(authorization) ?? authorization;
-  const { username, role } = await services.tokens.verify(token);
-  return { username, role };
+  return services.sessions.authenticate(token, ip);
 }
 
 export async function buildContext(services: Services, authorization: unknown, clientIp?: string): Promise<GraphQLContext> {
-  return { em: services.fork(), caller: await callerFromAuthorization(services, authorization), services, clientIp };
+  return { em: services.fork(), caller: await callerFromAuthorization(services, authorization, clientIp), services, clientIp };
 }

@@ -5,6 +5,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError } from '../services/errors.js';
+import { TooManyAttemptsError } from '../services/login-guard.js';
 
 export interface ErrorLogger {
   error(obj: object, msg: string): void;
@@ -15,6 +16,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   if (original instanceof DomainError) {
     const extensions: Record<string, unknown> = { code: original.code };
     if (original.issues.length) extensions.issues = original.issues;
+    if (original instanceof TooManyAttemptsError) extensions.retryAfter = original.retryAfterSeconds;
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
   }
   const code = formatted.extensions?.code;

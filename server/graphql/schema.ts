@@ -4,7 +4,8 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { ProjectResolver } from './resolvers/project.resolver.js';
 import { ProvisionStatusResolver } from './resolvers/provision-status.resolver.js';
-import { SessionResolver } from './resolvers/session.resolver.js';
+import { AccountResolver } from './resolvers/account.resolver.js';
+import { AdminResolver } from './resolvers/admin.resolver.js';
 import { SettingsResolver } from './resolvers/settings.resolver.js';
 
 /**
@@ -14,7 +15,7 @@ import { SettingsResolver } from './resolvers/settings.resolver.js';
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [SessionResolver, ProjectResolver, ProvisionStatusResolver, SettingsResolver],
+    resolvers: [AccountResolver, AdminResolver, ProjectResolver, ProvisionStatusResolver, SettingsResolver],
     pubSub: createPubSub(),
     validate: false,
     emitSchemaFile: false,

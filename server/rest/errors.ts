@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../services/errors.js';
+import { TooManyAttemptsError } from '../services/login-guard.js';
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 422,
@@ -13,6 +14,7 @@ const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   SERVICE_UNAVAILABLE: 503,
+  TOO_MANY_REQUESTS: 429,
 };
 
 interface ErrorAnswer {
@@ -21,8 +23,10 @@ interface ErrorAnswer {
 }
 
 function fromDomain(err: DomainError): ErrorAnswer {
-  if (err.code === 'BAD_USER_INPUT' && err.issues.length > 0) return { status: 422, body: { detail: err.issues } };
-  if (err.code === 'NOT_FOUND') return { status: 404, body: { detail: 'Not Found' } };
+  if (err.code === 'BAD_USER_INPUT') {
+    // A list of field problems is FastAPI's 422; a single refusal is its HTTPException(400).
+    return err.issues.length > 0 ? { status: 422, body: { detail: err.issues } } : { status: 400, body: { detail: err.message } };
+  }
   return { status: STATUS[err.code], body: { detail: err.message } };
 }
 
@@ -63,6 +67,7 @@ export function makeErrorHandler(bodyLimit: number) {
       return reply.status(500).send(body);
     }
     if (answer.status === 401) reply.header('www-authenticate', 'Bearer');
+    if (err instanceof TooManyAttemptsError) reply.header('retry-after', String(err.retryAfterSeconds));
     if (graphql) {
       // GraphQL clients read GraphQL-shaped errors, even when the body never reached Apollo.
       const message = typeof answer.body.detail === 'string' ? answer.body.detail : 'Malformed request body';

@@ -14,11 +14,10 @@ import { historyItem, resourceItem } from './shapes.js';
 
 export const DEFAULT_HISTORY_LIMIT = 100;
 
-async function callerOf(services: Services, request: FastifyRequest): Promise<Principal> {
+export async function callerOf(services: Services, request: FastifyRequest): Promise<Principal> {
   const token = bearerToken(request.headers.authorization);
   if (!token) throw unauthenticated('Not authenticated');
-  const { username, role } = await services.tokens.verify(token);
-  return { username, role };
+  return services.sessions.authenticate(token, request.ip);
 }
 
 function loginBody(body: unknown): { username: string; password: string } {
@@ -60,7 +59,7 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
 
   app.post('/api/login', async (request) => {
     const { username, password } = loginBody(request.body);
-    const result = await services.users.login(services.fork(), username, password);
+    const result = await services.users.login(services.fork(), username, password, request.ip);
     return {
       status: 'success',
       message: 'Login Approved',

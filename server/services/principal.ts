@@ -5,6 +5,11 @@ import { unauthenticated } from './errors.js';
 export interface Principal {
   username: string;
   role: UserRole;
+  /** Token id, for logout (revocation). */
+  jti?: string;
+  expiresAt?: Date;
+  /** Client address of the request, for the audit trail. */
+  ip?: string;
 }
 
 export const isAdmin = (p: Principal): boolean => p.role === 'admin';

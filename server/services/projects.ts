@@ -21,7 +21,10 @@ import type { ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 import { parseProvisionInput } from './provision-input.js';
 import { toEventRecord, type ProjectJournal } from './project-journal.js';
+import type { AuditLog } from './audit.js';
+import type { QuotaService } from './quotas.js';
 import { assertAcceptingOrders } from './settings.js';
+import { orderSize } from './sizing.js';
 import type { WorkloadPool } from './workload-pool.js';
 
 /** What the provisioning rules need from the background worker (the dispatcher). */
@@ -66,17 +69,33 @@ export class ProjectService {
     private readonly pool: WorkloadPool,
     private readonly bus: ProjectEventBus,
     private readonly queue: ProvisionQueue,
+    private readonly quotas: QuotaService,
+    private readonly audit: AuditLog,
     private readonly maxPageSize: number,
   ) {}
 
   /** Records the order as PENDING and hands it to the background worker; answers at once. */
   async provision(em: EntityManager, caller: Principal | null, raw: unknown): Promise<Project> {
     const who = requireCaller(caller);
+    try {
+      const project = await this.createProject(em, who, raw);
+      await this.audit.record({ actor: who.username, action: 'provision', target: `project:${project.id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } });
+      return project;
+    } catch (err) {
+      const name = typeof raw === 'object' && raw !== null ? String((raw as Record<string, unknown>).serviceName ?? '').slice(0, 63) : '';
+      await this.audit.record({ actor: who.username, action: 'provision', target: name || null, ip: who.ip, result: 'failure', detail: { reason: (err as Error).message.slice(0, 500) } });
+      throw err;
+    }
+  }
+
+  private async createProject(em: EntityManager, who: Principal, raw: unknown): Promise<Project> {
     const owner = await this.ownerFor(em, who, raw);
     await assertAcceptingOrders(em);
     const spec = parseProvisionInput(raw, this.catalog, owner);
+    const size = orderSize(spec.config, this.catalog);
     const now = new Date();
     const { project, event } = await em.transactional(async (tem) => {
+      await this.quotas.assertFits(tem, owner, size);
       const project = tem.create(Project, {
         serviceName: spec.serviceName,
         status: 'PENDING',
@@ -93,6 +112,10 @@ export class ProjectService {
           resources: null,
           error: null,
         },
+        hostCount: size.hosts,
+        vcpu: size.vcpu,
+        memoryGb: size.memoryGb,
+        diskGb: size.diskGb,
         lastSeq: 1,
         createdAt: now,
         updatedAt: now,
@@ -127,7 +150,14 @@ export class ProjectService {
 
   /** Ends the run, gives the hosts back and removes the project with its events. */
   async delete(em: EntityManager, caller: Principal | null, id: number): Promise<void> {
-    await this.get(em, caller, id);
+    const who = requireCaller(caller);
+    let project: Project;
+    try {
+      project = await this.get(em, who, id);
+    } catch (err) {
+      await this.audit.record({ actor: who.username, action: 'project.delete', target: `project:${id}`, ip: who.ip, result: 'failure', detail: { reason: (err as Error).message } });
+      throw err;
+    }
     await this.queue.abort(id, PROJECT_DELETED_REASON);
     await em.transactional(async (tem) => {
       const project = await this.journal.lockProject(tem, id);
@@ -137,6 +167,7 @@ export class ProjectService {
       await tem.nativeDelete(Project, { id });
     });
     this.bus.close(id);
+    await this.audit.record({ actor: who.username, action: 'project.delete', target: `project:${id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } });
   }
 
   /** Newest first, keyset-paginated on id (never OFFSET). */

@@ -1,50 +1,185 @@
-/** Portal-wide settings (the original `settings` row): system notice and maintenance mode. */
+/**
+ * Portal-wide settings (the original `settings` row): notice, maintenance mode, portal limits,
+ * vCenter / ESXi / AWS connection details. Secrets are sealed with the SecretBox, bound to
+ * their column, and are write-only: readers only learn whether one is set.
+ */
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
-import { Setting } from '../entities/setting.entity.js';
-import { DomainError, forbidden } from './errors.js';
+import type { Catalog } from '../config/catalog.js';
+import { Project } from '../entities/index.js';
+import { SECRET_SETTING_FIELDS, Setting, type SecretSettingField } from '../entities/setting.entity.js';
+import { DomainError, forbidden, invalidInput, type ValidationIssue } from './errors.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
+import { secretOwner, type SecretBox } from './secret-box.js';
 
-export interface SettingsPatch {
+export const ADMIN_ONLY = '관리자만 접근 가능합니다.';
+const MAX_NOTICE = 2000;
+const MAX_TEXT = 255;
+const LIVE_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED'] as const;
+
+export interface AdminSettingsPatch {
   systemNotice?: string | null;
   maintenanceMode?: boolean | null;
+  vcenterIp?: string | null;
+  esxiIp?: string | null;
+  vcenterUser?: string | null;
+  vcenterPassword?: string | null;
+  maxVcpu?: number | null;
+  maxMemory?: number | null;
+  awsAccessKey?: string | null;
+  awsSecretKey?: string | null;
+  awsRegion?: string | null;
 }
 
-const MAX_NOTICE = 2000;
+/** What admins read: every secret shown only as set / unset. */
+export interface AdminSettingsView {
+  systemNotice: string;
+  maintenanceMode: boolean;
+  vcenterIp: string;
+  esxiIp: string;
+  vcenterUser: string;
+  vcenterPasswordSet: boolean;
+  maxVcpu: number;
+  maxMemory: number;
+  awsAccessKeySet: boolean;
+  awsSecretKeySet: boolean;
+  awsRegion: string;
+  updatedAt: Date;
+}
 
-export async function loadSettings(em: EntityManager): Promise<Setting> {
-  const existing = await em.findOne(Setting, 1);
-  if (existing) return existing;
-  // The first requests after a fresh start may race to create the row: insert it only if it
-  // is still missing (a plain insert failed the losers with a unique-key error), then read it.
+export interface PortalUsage {
+  totalProjects: number;
+  liveProjects: number;
+  usedHosts: number;
+  usedVcpu: number;
+  usedMemory: number;
+  usedDisk: number;
+}
+
+export const settingSecretOwner = (field: SecretSettingField) => secretOwner('settings', 1, field);
+
+/** Creates the settings row once (start-up); safe when several processes start together. */
+export async function ensureSettingsRow(em: EntityManager, limits: { vcpu: number; memoryGb: number }): Promise<void> {
   await (em as SqlEntityManager)
     .createQueryBuilder(Setting)
-    .insert({ id: 1, systemNotice: '', maintenanceMode: false, updatedAt: new Date() })
+    .insert({ id: 1, systemNotice: '', maintenanceMode: false, maxVcpu: limits.vcpu, maxMemory: limits.memoryGb, updatedAt: new Date() })
     .onConflict('id')
     .ignore()
     .execute();
-  return em.findOneOrFail(Setting, 1);
 }
 
-export async function assertAcceptingOrders(em: EntityManager): Promise<void> {
+export async function loadSettings(em: EntityManager): Promise<Setting> {
+  return em.findOneOrFail(Setting, 1, { refresh: true });
+}
+
+export async function assertAcceptingOrders(em: EntityManager): Promise<Setting> {
   const settings = await loadSettings(em);
   if (settings.maintenanceMode) {
     const notice = settings.systemNotice ? `: ${settings.systemNotice}` : '';
     throw new DomainError('SERVICE_UNAVAILABLE', `Maintenance mode is on; new provisioning is paused${notice}`);
   }
-}
-
-export async function updateSettings(em: EntityManager, caller: Principal | null, patch: SettingsPatch): Promise<Setting> {
-  if (!isAdmin(requireCaller(caller))) throw forbidden('관리자만 접근 가능합니다.');
-  if (patch.systemNotice != null && patch.systemNotice.length > MAX_NOTICE) {
-    throw new DomainError('BAD_USER_INPUT', `systemNotice must be at most ${MAX_NOTICE} characters`, [
-      { loc: ['body', 'systemNotice'], msg: `at most ${MAX_NOTICE} characters`, type: 'string_too_long' },
-    ]);
-  }
-  const settings = await loadSettings(em);
-  if (patch.systemNotice != null) settings.systemNotice = patch.systemNotice;
-  if (patch.maintenanceMode != null) settings.maintenanceMode = patch.maintenanceMode;
-  settings.updatedAt = new Date();
-  await em.flush();
   return settings;
 }
+
+export function requireAdmin(caller: Principal | null): Principal {
+  const who = requireCaller(caller);
+  if (!isAdmin(who)) throw forbidden(ADMIN_ONLY);
+  return who;
+}
+
+export function toAdminView(s: Setting): AdminSettingsView {
+  return {
+    systemNotice: s.systemNotice,
+    maintenanceMode: s.maintenanceMode,
+    vcenterIp: s.vcenterIp ?? '',
+    esxiIp: s.esxiIp ?? '',
+    vcenterUser: s.vcenterUser ?? '',
+    vcenterPasswordSet: Boolean(s.vcenterPassword),
+    maxVcpu: s.maxVcpu,
+    maxMemory: s.maxMemory,
+    awsAccessKeySet: Boolean(s.awsAccessKey),
+    awsSecretKeySet: Boolean(s.awsSecretKey),
+    awsRegion: s.awsRegion ?? '',
+    updatedAt: s.updatedAt,
+  };
+}
+
+function validatePatch(patch: AdminSettingsPatch, catalog: Catalog): void {
+  const issues: ValidationIssue[] = [];
+  const text = (field: keyof AdminSettingsPatch, max: number) => {
+    const v = patch[field];
+    if (v != null && (typeof v !== 'string' || v.length > max)) {
+      issues.push({ loc: ['body', field], msg: `must be a string of at most ${max} characters`, type: 'string_too_long' });
+    }
+  };
+  text('systemNotice', MAX_NOTICE);
+  for (const f of ['vcenterIp', 'esxiIp', 'vcenterUser', 'vcenterPassword', 'awsAccessKey', 'awsSecretKey'] as const) text(f, MAX_TEXT);
+  for (const f of ['maxVcpu', 'maxMemory'] as const) {
+    const v = patch[f];
+    if (v != null && (!Number.isInteger(v) || v < 0 || v > 10_000_000)) {
+      issues.push({ loc: ['body', f], msg: 'must be a whole number from 0 to 10000000', type: 'int_range' });
+    }
+  }
+  if (patch.maintenanceMode != null && typeof patch.maintenanceMode !== 'boolean') {
+    issues.push({ loc: ['body', 'maintenanceMode'], msg: 'must be true or false', type: 'bool_type' });
+  }
+  if (patch.awsRegion != null && patch.awsRegion !== '' && !catalog.regions[patch.awsRegion]) {
+    issues.push({ loc: ['body', 'awsRegion'], msg: `must be one of ${Object.keys(catalog.regions).join(', ')}`, type: 'enum' });
+  }
+  if (issues.length) throw invalidInput(issues);
+}
+
+/**
+ * Applies a patch: absent (or null) fields stay as they are; a secret given as "" is cleared.
+ * The caller must be an admin who has re-entered their password (checked by the caller of this).
+ */
+export async function applyAdminSettings(em: EntityManager, patch: AdminSettingsPatch, box: SecretBox, catalog: Catalog): Promise<{ settings: Setting; changed: string[] }> {
+  validatePatch(patch, catalog);
+  const settings = await loadSettings(em);
+  const changed: string[] = [];
+  const plain = ['systemNotice', 'maintenanceMode', 'vcenterIp', 'esxiIp', 'vcenterUser', 'maxVcpu', 'maxMemory', 'awsRegion'] as const;
+  for (const field of plain) {
+    const value = patch[field];
+    if (value == null || settings[field] === value) continue;
+    (settings as unknown as Record<string, unknown>)[field] = value;
+    changed.push(field);
+  }
+  for (const field of SECRET_SETTING_FIELDS) {
+    const value = patch[field];
+    if (value == null) continue;
+    settings[field] = value === '' ? null : box.seal(value, settingSecretOwner(field));
+    changed.push(field);
+  }
+  settings.updatedAt = new Date();
+  await em.flush();
+  return { settings, changed };
+}
+
+/** Counts over live projects (PENDING, RUNNING, COMPLETED); optionally of one owner. */
+export async function usageOf(em: EntityManager, owner?: string): Promise<PortalUsage> {
+  const conn = em.getConnection();
+  const where = owner === undefined ? '' : 'where owner = ?';
+  const [row]: Record<string, number | string | null>[] = await conn.execute(
+    `select count(*) as total,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED') then 1 else 0 end) as live,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED') then host_count else 0 end) as hosts,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED') then vcpu else 0 end) as vcpu,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED') then memory_gb else 0 end) as memory,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED') then disk_gb else 0 end) as disk
+       from projects ${where}`,
+    owner === undefined ? [] : [owner],
+    'all',
+    em.getTransactionContext(),
+  );
+  const n = (v: number | string | null | undefined) => Number(v ?? 0);
+  return {
+    totalProjects: n(row?.total),
+    liveProjects: n(row?.live),
+    usedHosts: n(row?.hosts),
+    usedVcpu: n(row?.vcpu),
+    usedMemory: n(row?.memory),
+    usedDisk: n(row?.disk),
+  };
+}
+
+

@@ -1,4 +1,5 @@
 /** Signed access tokens: HS256 only, with issuer, audience and expiry checked on every use. */
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { USER_ROLES, type UserRole } from '../entities/index.js';
 import { unauthenticated } from './errors.js';
@@ -28,6 +29,7 @@ export class TokenService {
     const token = await new SignJWT({ role: principal.role })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(principal.username)
+      .setJti(randomUUID())
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
@@ -37,17 +39,17 @@ export class TokenService {
   }
 
   /** Returns the principal of a valid token; any defect answers UNAUTHENTICATED. */
-  async verify(token: string): Promise<Principal & { expiresAt: Date }> {
+  async verify(token: string): Promise<Principal & { expiresAt: Date; jti: string }> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
         issuer: ISSUER,
         audience: AUDIENCE,
-        requiredClaims: ['sub', 'exp'],
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
       });
       const role = payload.role as UserRole;
-      if (typeof payload.sub !== 'string' || !USER_ROLES.includes(role)) throw new Error('bad claims');
-      return { username: payload.sub, role, expiresAt: new Date((payload.exp as number) * 1000) };
+      if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || !USER_ROLES.includes(role)) throw new Error('bad claims');
+      return { username: payload.sub, role, jti: payload.jti, expiresAt: new Date((payload.exp as number) * 1000) };
     } catch {
       throw unauthenticated('Invalid or expired token');
     }

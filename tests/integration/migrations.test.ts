@@ -20,7 +20,29 @@ const ORIGINAL_COLUMNS: Record<string, string[]> = {
   settings: ['id', 'system_notice', 'maintenance_mode'],
   users: ['id', 'username', 'password_hash', 'role', 'status', 'created_at'],
   provision_events: ['id', 'project_id', 'seq', 'kind', 'status', 'message', 'data', 'at'],
+  audit_log: ['id', 'at', 'actor', 'action', 'target', 'ip', 'result', 'detail'],
+  revoked_tokens: ['jti', 'expires_at'],
 };
+
+/** A CREATE TABLE with its column and constraint list sorted: ALTER … ADD COLUMN appends, so order is not drift. */
+function normaliseDdl(sql: string): string {
+  const open = sql.indexOf('(');
+  const close = sql.lastIndexOf(')');
+  if (!sql.startsWith('CREATE TABLE') || open < 0) return sql;
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of sql.slice(open + 1, close)) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(current.trim());
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current.trim());
+  return `${sql.slice(0, open)}(${parts.sort().join(', ')})`;
+}
 
 async function columnsByTable(orm: Orm, backend: string): Promise<Record<string, string[]>> {
   const conn = orm.em.getConnection();
@@ -46,7 +68,7 @@ async function sqliteCatalog(orm: Orm): Promise<{ type: string; name: string; sq
     .getConnection()
     .execute(`select type, name, sql from sqlite_master where name not like 'sqlite_%' and tbl_name <> 'mikro_orm_migrations' order by type, name`);
   expect(rows.length).toBeGreaterThan(5);
-  return rows.map((r) => ({ ...r, sql: r.sql?.replace(/\s+/g, ' ').trim() ?? null }));
+  return rows.map((r) => ({ ...r, sql: r.sql ? normaliseDdl(r.sql.replace(/\s+/g, ' ').trim()) : null }));
 }
 
 const migratedLines = (server: TestServer) =>

@@ -150,14 +150,18 @@ for (const backend of await backendsFor('REST flow')) {
     });
 
     it('refuses new orders with 503 while maintenance mode is on', async () => {
-      const on = await server.gql(`mutation { updateSettings(input: { maintenanceMode: true, systemNotice: "점검 중" }) { maintenanceMode } }`, {}, token);
-      expect(on.data.updateSettings.maintenanceMode).toBe(true);
+      const on = await server.gql(
+        `mutation { updateAdminSettings(input: { maintenanceMode: true, systemNotice: "점검 중" }, adminPassword: "admin-test-password") { maintenanceMode } }`,
+        {},
+        token,
+      );
+      expect(on.data.updateAdminSettings.maintenanceMode).toBe(true);
       const settings = await server.request('GET', '/api/public/settings');
       expect(settings.body).toMatchObject({ system_notice: '점검 중', maintenance_mode: true });
       const refused = await server.request('POST', '/api/provision', { token, body: { serviceName: 'during-maintenance' } });
       expect(refused.status).toBe(503);
       expect(refused.body.detail).toMatch(/maintenance/i);
-      await server.gql(`mutation { updateSettings(input: { maintenanceMode: false, systemNotice: "" }) { maintenanceMode } }`, {}, token);
+      await server.request('POST', '/api/admin/settings', { token, body: { maintenance_mode: false, system_notice: '', admin_password: 'admin-test-password' } });
       const accepted = await server.request('POST', '/api/provision', { token, body: { serviceName: 'after-maintenance' } });
       expect(accepted.status).toBe(200);
     });

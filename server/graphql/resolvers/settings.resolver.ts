@@ -1,7 +1,6 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { loadSettings, updateSettings } from '../../services/settings.js';
+import { Ctx, Query, Resolver } from 'type-graphql';
+import { loadSettings } from '../../services/settings.js';
 import type { GraphQLContext } from '../context.js';
-import { SettingsInput } from '../types/inputs.js';
 import { CatalogType, PublicSettingsType, TemplateType } from '../types/settings.type.js';
 import type { Catalog } from '../../config/catalog.js';
 import type { Setting } from '../../entities/setting.entity.js';
@@ -48,8 +47,4 @@ export class SettingsResolver {
     };
   }
 
-  @Mutation(() => PublicSettingsType, { description: 'Admin only: system notice and maintenance mode' })
-  async updateSettings(@Arg('input', () => SettingsInput) input: SettingsInput, @Ctx() { em, caller, services }: GraphQLContext): Promise<PublicSettingsType> {
-    return toPublicSettings(await updateSettings(em, caller, input), services);
-  }
 }

@@ -20,8 +20,9 @@ export class CreateUserInput {
   @Field(() => String, { nullable: true }) fullName?: string | null;
 }
 
-@InputType('SettingsInput')
-export class SettingsInput {
-  @Field(() => String, { nullable: true }) systemNotice?: string | null;
-  @Field(() => Boolean, { nullable: true }) maintenanceMode?: boolean | null;
+@InputType('SignupInput')
+export class SignupInput {
+  @Field(() => String) username!: string;
+  @Field(() => String) password!: string;
+  @Field(() => String, { nullable: true }) fullName?: string | null;
 }

@@ -1,0 +1,74 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, GraphQLISODateTime, InputType, Int, ObjectType } from 'type-graphql';
+import type { AuditEntry } from '../../entities/index.js';
+import { QuotaType } from './user.type.js';
+
+@ObjectType('AdminSettings', { description: 'Portal settings; secrets are write-only and shown as set / unset' })
+export class AdminSettingsType {
+  @Field(() => String) systemNotice!: string;
+  @Field(() => Boolean) maintenanceMode!: boolean;
+  @Field(() => String) vcenterIp!: string;
+  @Field(() => String) esxiIp!: string;
+  @Field(() => String) vcenterUser!: string;
+  @Field(() => Boolean) vcenterPasswordSet!: boolean;
+  @Field(() => Int) maxVcpu!: number;
+  @Field(() => Int, { description: 'GB' }) maxMemory!: number;
+  @Field(() => Boolean) awsAccessKeySet!: boolean;
+  @Field(() => Boolean) awsSecretKeySet!: boolean;
+  @Field(() => String) awsRegion!: string;
+  @Field(() => GraphQLISODateTime) updatedAt!: Date;
+}
+
+@InputType('AdminSettingsInput', { description: 'Fields left out stay as they are; a secret set to "" is cleared' })
+export class AdminSettingsInput {
+  @Field(() => String, { nullable: true }) systemNotice?: string | null;
+  @Field(() => Boolean, { nullable: true }) maintenanceMode?: boolean | null;
+  @Field(() => String, { nullable: true }) vcenterIp?: string | null;
+  @Field(() => String, { nullable: true }) esxiIp?: string | null;
+  @Field(() => String, { nullable: true }) vcenterUser?: string | null;
+  @Field(() => String, { nullable: true, description: 'Write-only' }) vcenterPassword?: string | null;
+  @Field(() => Int, { nullable: true }) maxVcpu?: number | null;
+  @Field(() => Int, { nullable: true }) maxMemory?: number | null;
+  @Field(() => String, { nullable: true, description: 'Write-only' }) awsAccessKey?: string | null;
+  @Field(() => String, { nullable: true, description: 'Write-only' }) awsSecretKey?: string | null;
+  @Field(() => String, { nullable: true }) awsRegion?: string | null;
+}
+
+@ObjectType('Usage', { description: 'Counts over live projects (PENDING, RUNNING, COMPLETED)' })
+export class UsageType {
+  @Field(() => Int) totalProjects!: number;
+  @Field(() => Int) liveProjects!: number;
+  @Field(() => Int) usedHosts!: number;
+  @Field(() => Int) usedVcpu!: number;
+  @Field(() => Int, { description: 'GB' }) usedMemory!: number;
+  @Field(() => Int, { description: 'GB' }) usedDisk!: number;
+}
+
+@ObjectType('QuotaStatus')
+export class QuotaStatusType {
+  @Field(() => QuotaType, { nullable: true, description: 'Null for admins: not limited' }) limit!: QuotaType | null;
+  @Field(() => UsageType) used!: UsageType;
+}
+
+@ObjectType('AuditEntry')
+export class AuditEntryType {
+  @Field(() => Int) id!: number;
+  @Field(() => GraphQLISODateTime) at!: Date;
+  @Field(() => String, { nullable: true }) actor!: string | null;
+  @Field(() => String) action!: string;
+  @Field(() => String, { nullable: true }) target!: string | null;
+  @Field(() => String, { nullable: true }) ip!: string | null;
+  @Field(() => String, { description: 'success or failure' }) result!: string;
+  @Field(() => GraphQLJSONObject, { nullable: true }) detail!: Record<string, unknown> | null;
+}
+
+export function toAuditEntryType(e: AuditEntry): AuditEntryType {
+  return { id: e.id, at: e.at, actor: e.actor ?? null, action: e.action, target: e.target ?? null, ip: e.ip ?? null, result: e.result, detail: e.detail ?? null };
+}
+
+@ObjectType('AuditPage', { description: 'Newest first; pass nextBefore as before for the next page' })
+export class AuditPageType {
+  @Field(() => [AuditEntryType]) entries!: AuditEntryType[];
+  @Field(() => Boolean) hasMore!: boolean;
+  @Field(() => Int, { nullable: true }) nextBefore!: number | null;
+}

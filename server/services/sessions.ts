@@ -1,0 +1,43 @@
+/**
+ * Turns a bearer token into a caller: the signature, algorithm, issuer, audience and expiry
+ * (TokenService), then the server-side state — not revoked by logout, account still approved.
+ * Logout revokes the token until it would have expired and tells listeners (open sockets).
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import { RevokedToken, User } from '../entities/index.js';
+import { unauthenticated } from './errors.js';
+import type { Principal } from './principal.js';
+import type { TokenService } from './tokens.js';
+
+export type RevocationListener = (jti: string) => void;
+
+export class SessionService {
+  private readonly listeners = new Set<RevocationListener>();
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly fork: () => EntityManager,
+  ) {}
+
+  async authenticate(token: string, ip?: string): Promise<Principal & { jti: string; expiresAt: Date }> {
+    const claims = await this.tokens.verify(token);
+    const em = this.fork();
+    if (await em.count(RevokedToken, { jti: claims.jti })) throw unauthenticated('Token has been revoked (logged out)');
+    const user = await em.findOne(User, { username: claims.username }, { fields: ['role', 'status'] });
+    if (!user || user.status !== 'approved') throw unauthenticated('Account is not active');
+    return { ...claims, role: user.role, ip };
+  }
+
+  async logout(caller: Principal): Promise<void> {
+    if (!caller.jti || !caller.expiresAt) return;
+    const em = this.fork();
+    await em.upsert(RevokedToken, { jti: caller.jti, expiresAt: caller.expiresAt });
+    await em.nativeDelete(RevokedToken, { expiresAt: { $lt: new Date() } });
+    for (const listener of this.listeners) listener(caller.jti);
+  }
+
+  onRevoke(listener: RevocationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
