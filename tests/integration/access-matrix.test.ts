@@ -1,0 +1,420 @@
+/**
+ * The access matrix (issue 3): every GraphQL operation of schema.graphql and every route Fastify
+ * serves, called by Bob (a normal user) with Alice's project ids and username, and by a caller
+ * without a token. Each entry is data stating its access rule; the table must cover the schema
+ * and the route list exactly, so a new operation or route without an entry fails this suite.
+ * Afterwards Alice's state is unchanged and no answer held any of her identifying values; the
+ * admin reaches every admin-only entry, so the refusals are not vacuous.
+ */
+import { readFileSync } from 'node:fs';
+import type { Client } from 'graphql-ws';
+import { buildSchema, type GraphQLSchema } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGraphQLSchema } from '../../server/graphql/schema.js';
+import { encodeCursor } from '../../server/services/projects.js';
+import { ADMIN_ONLY } from '../../server/services/settings.js';
+import { backendsFor } from '../helpers/backends.js';
+import { ADMIN, startTestServer, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+
+/** public: no token needed · own: answers about the caller only · notFound: another user's project · admin: admins only · forbidden: refused outright */
+type Access = 'public' | 'own' | 'notFound' | 'admin' | 'forbidden';
+type Outcome = 'ok' | 'unauthenticated' | Exclude<Access, 'public' | 'own'>;
+type Caller = 'bob' | 'anonymous';
+
+/** What an entry is called with: Alice's ids for Bob and the anonymous caller, harmless targets for the admin. */
+interface Targets {
+  project: number;
+  cursor: string;
+  user: string;
+  pending: string;
+  newUser: string;
+  password: string;
+  login: { username: string; password: string };
+}
+/** Who Bob is, for the checks of own-scope answers. */
+interface Self {
+  username: string;
+  projects: number[];
+}
+interface GqlEntry {
+  op: 'Query' | 'Mutation' | 'Subscription';
+  field: string;
+  access: Access;
+  doc: string;
+  vars?: (t: Targets) => Record<string, unknown>;
+  /** Needs a token of its own (logout ends it). */
+  fresh?: boolean;
+  own?: (data: any, self: Self) => void;
+}
+interface RestEntry {
+  method: 'GET' | 'POST' | 'DELETE';
+  route: string;
+  access: Access;
+  query?: (t: Targets) => string;
+  body?: (t: Targets) => unknown;
+  /** `:username` is a pending account (reject-user). */
+  pending?: boolean;
+  fresh?: boolean;
+  own?: (body: any, self: Self) => void;
+}
+
+const USER = 'id username fullName role status createdAt quota { hosts vcpu memoryGb diskGb }';
+const PROJECT = 'id owner serviceName status assignedIp templateType infra config details logs lastSeq errorMessage createdAt updatedAt resources { albIp dbVip webUrl sshTargets { host port user } }';
+const EVENT = 'projectId seq kind status message data at';
+const SETTINGS = 'awsAccessKeySet awsRegion awsSecretKeySet esxiIp maintenanceMode maxMemory maxVcpu systemNotice updatedAt vcenterIp vcenterPasswordSet vcenterUser';
+const USAGE = 'liveProjects totalProjects usedDisk usedHosts usedMemory usedVcpu';
+const ROW = 'kind vmName ipAddress projectId projectName owner status cpuUsage memoryUsage diskUsage';
+const NOTICE = 'set by the access matrix';
+const NOT_OWN_ORDER = 'userName must be your own account';
+
+const onlyMine = (rows: any[], self: Self) => {
+  expect(rows.length).toBeGreaterThan(0);
+  for (const r of rows) expect(r.owner).toBe(self.username);
+};
+const myProjects = (list: any[], self: Self) => {
+  expect(list.map((p) => p.id)).toEqual(self.projects);
+  onlyMine(list, self);
+};
+const username = (t: Targets) => ({ u: t.user });
+const projectId = (t: Targets) => ({ id: t.project });
+
+const GRAPHQL: GqlEntry[] = [
+  { op: 'Query', field: 'adminSettings', access: 'admin', doc: `{ adminSettings { ${SETTINGS} } }` },
+  { op: 'Query', field: 'adminStats', access: 'admin', doc: `{ adminStats { ${USAGE} } }` },
+  { op: 'Query', field: 'auditLog', access: 'admin', doc: `query($u: String) { auditLog(actor: $u, first: 200) { entries { id actor action target ip result detail at } hasMore nextBefore } }`, vars: username },
+  { op: 'Query', field: 'catalog', access: 'public', doc: '{ catalog { templates { name roles } packages mockSteps regions environments } }' },
+  {
+    op: 'Query', field: 'history', access: 'own', vars: (t) => ({ after: t.cursor }),
+    doc: `query($after: String) { history(first: 50, after: $after) { nodes { ${PROJECT} } edges { cursor } pageInfo { endCursor hasNextPage } } }`,
+    own: (d, self) => myProjects(d.history.nodes, self),
+  },
+  { op: 'Query', field: 'me', access: 'own', doc: `{ me { ${USER} } }`, own: (d, self) => expect(d.me.username).toBe(self.username) },
+  { op: 'Query', field: 'myQuota', access: 'own', doc: `{ myQuota { limit { hosts vcpu memoryGb diskGb } used { ${USAGE} } } }`, own: (d, self) => expect(d.myQuota.used.liveProjects).toBe(self.projects.length) },
+  { op: 'Query', field: 'pendingUsers', access: 'admin', doc: `{ pendingUsers { ${USER} } }` },
+  { op: 'Query', field: 'project', access: 'notFound', doc: `query($id: Int!) { project(id: $id) { ${PROJECT} } }`, vars: projectId },
+  { op: 'Query', field: 'projectEvents', access: 'notFound', doc: `query($id: Int!) { projectEvents(projectId: $id, afterSeq: 0, limit: 200) { lastSeq hasMore events { ${EVENT} } } }`, vars: projectId },
+  { op: 'Query', field: 'publicSettings', access: 'public', doc: '{ publicSettings { siteName systemNotice maintenanceMode infrastructures database { backend fellBack } } }' },
+  { op: 'Query', field: 'resources', access: 'own', doc: `{ resources { ${ROW} } }`, own: (d, self) => onlyMine(d.resources, self) },
+  { op: 'Query', field: 'templates', access: 'public', doc: '{ templates { name label hostCount roles } }' },
+  { op: 'Query', field: 'users', access: 'admin', doc: `{ users(status: approved) { ${USER} } }` },
+  { op: 'Mutation', field: 'approveUser', access: 'admin', doc: `mutation($u: String!) { approveUser(username: $u) { ${USER} } }`, vars: username },
+  { op: 'Mutation', field: 'changePassword', access: 'own', doc: 'mutation($p: String!) { changePassword(currentPassword: $p, newPassword: $p) }', vars: (t) => ({ p: t.password }) },
+  { op: 'Mutation', field: 'createUser', access: 'admin', doc: `mutation($u: String!) { createUser(input: { username: $u, password: "created-by-matrix", role: admin }) { ${USER} } }`, vars: (t) => ({ u: t.newUser }) },
+  { op: 'Mutation', field: 'deleteProject', access: 'notFound', doc: 'mutation($id: Int!) { deleteProject(id: $id) }', vars: projectId },
+  { op: 'Mutation', field: 'disableUser', access: 'admin', doc: `mutation($u: String!) { disableUser(username: $u) { ${USER} } }`, vars: username },
+  { op: 'Mutation', field: 'login', access: 'public', doc: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { tokenType expiresAt user { username role } } }', vars: (t) => ({ u: t.login.username, p: t.login.password }) },
+  { op: 'Mutation', field: 'logout', access: 'own', doc: 'mutation { logout }', fresh: true },
+  {
+    op: 'Mutation', field: 'provision', access: 'forbidden', doc: `mutation($input: ProvisionInput!) { provision(input: $input) { ${PROJECT} } }`,
+    vars: (t) => ({ input: { serviceName: 'ordered-as-other', userName: t.user, config: { template: 'single' }, targetInfra: 'vsphere' } }),
+  },
+  { op: 'Mutation', field: 'rejectUser', access: 'admin', doc: `mutation($u: String!) { rejectUser(username: $u) { ${USER} } }`, vars: (t) => ({ u: t.pending }) },
+  { op: 'Mutation', field: 'resetUserPassword', access: 'admin', doc: `mutation($u: String!) { resetUserPassword(username: $u, newPassword: "taken-over-by-matrix") { ${USER} } }`, vars: username },
+  { op: 'Mutation', field: 'setUserQuota', access: 'admin', doc: `mutation($u: String!) { setUserQuota(username: $u, quota: { hosts: 0, vcpu: 0, memoryGb: 0, diskGb: 0 }) { ${USER} } }`, vars: username },
+  { op: 'Mutation', field: 'setUserRole', access: 'admin', doc: `mutation($u: String!) { setUserRole(username: $u, role: admin) { ${USER} } }`, vars: username },
+  { op: 'Mutation', field: 'signup', access: 'public', doc: 'mutation($u: String!) { signup(input: { username: $u, password: "signup-password-1" }) { username status } }', vars: (t) => ({ u: t.newUser }) },
+  { op: 'Mutation', field: 'updateAdminSettings', access: 'admin', doc: `mutation($p: String!) { updateAdminSettings(adminPassword: $p, input: { systemNotice: "${NOTICE}", maintenanceMode: false }) { ${SETTINGS} } }`, vars: (t) => ({ p: t.password }) },
+  { op: 'Subscription', field: 'provisionStatus', access: 'notFound', doc: `subscription($id: Int!) { provisionStatus(projectId: $id, afterSeq: 1) { ${EVENT} } }`, vars: projectId },
+];
+
+const REST: RestEntry[] = [
+  { method: 'POST', route: '/api/login', access: 'public', body: (t) => ({ user_id: t.login.username, password: t.login.password }) },
+  { method: 'POST', route: '/api/signup', access: 'public', body: (t) => ({ username: t.newUser, password: 'signup-password-1' }) },
+  { method: 'GET', route: '/api/public/settings', access: 'public' },
+  { method: 'GET', route: '/healthz', access: 'public' },
+  { method: 'POST', route: '/api/logout', access: 'own', fresh: true },
+  { method: 'GET', route: '/api/me', access: 'own', own: (b, self) => expect([b.username, b.usage.projects]).toEqual([self.username, self.projects.length]) },
+  { method: 'POST', route: '/api/me/password', access: 'own', body: (t) => ({ current_password: t.password, new_password: t.password }) },
+  { method: 'GET', route: '/api/history', access: 'own', own: myProjects },
+  { method: 'GET', route: '/api/api/history', access: 'own', own: myProjects },
+  { method: 'GET', route: '/api/projects', access: 'own', own: myProjects },
+  { method: 'GET', route: '/api/monitoring/my-resources', access: 'own', own: onlyMine },
+  { method: 'POST', route: '/api/provision', access: 'forbidden', body: (t) => ({ serviceName: 'ordered-as-other', userName: t.user, config: { template: 'single' }, targetInfra: 'vsphere' }) },
+  { method: 'DELETE', route: '/api/provision/:id', access: 'notFound' },
+  { method: 'GET', route: '/api/admin/users', access: 'admin', query: () => '?status=approved' },
+  { method: 'GET', route: '/api/admin/pending-users', access: 'admin' },
+  { method: 'POST', route: '/api/admin/approve-user/:username', access: 'admin' },
+  { method: 'POST', route: '/api/admin/reject-user/:username', access: 'admin', pending: true },
+  { method: 'POST', route: '/api/admin/disable-user/:username', access: 'admin' },
+  { method: 'POST', route: '/api/admin/users/:username/role', access: 'admin', body: () => ({ role: 'admin' }) },
+  { method: 'POST', route: '/api/admin/users/:username/password', access: 'admin', body: () => ({ new_password: 'taken-over-by-matrix' }) },
+  { method: 'POST', route: '/api/admin/users/:username/quota', access: 'admin', body: () => ({ max_vms: 0, max_cpu: 0, max_ram: 0, max_disk: 0 }) },
+  { method: 'GET', route: '/api/admin/settings', access: 'admin' },
+  { method: 'POST', route: '/api/admin/settings', access: 'admin', body: (t) => ({ admin_password: t.password, system_notice: NOTICE }) },
+  { method: 'GET', route: '/api/admin/stats', access: 'admin' },
+  { method: 'GET', route: '/api/admin/audit', access: 'admin', query: (t) => `?actor=${t.user}&limit=200` },
+];
+/** The issue's admin-only operations: the table must classify exactly these as admin. */
+const ADMIN_OPERATIONS = ['users', 'pendingUsers', 'approveUser', 'rejectUser', 'disableUser', 'setUserRole', 'resetUserPassword', 'setUserQuota', 'createUser', 'adminSettings', 'updateAdminSettings', 'adminStats', 'auditLog'];
+/** Routes outside the table: GraphQL itself (covered operation by operation) and the CORS preflight (headers only). */
+const TRANSPORT = ['GET /graphql', 'OPTIONS /graphql', 'POST /graphql', 'OPTIONS *'];
+
+const GQL_REFUSAL: Record<Exclude<Outcome, 'ok'>, [string, string]> = {
+  notFound: ['NOT_FOUND', 'Not Found'],
+  admin: ['FORBIDDEN', ADMIN_ONLY],
+  forbidden: ['FORBIDDEN', NOT_OWN_ORDER],
+  unauthenticated: ['UNAUTHENTICATED', 'Not authenticated'],
+};
+const REST_REFUSAL: Record<Exclude<Outcome, 'ok'>, [number, string]> = {
+  notFound: [404, 'Not Found'],
+  admin: [403, ADMIN_ONLY],
+  forbidden: [403, NOT_OWN_ORDER],
+  unauthenticated: [401, 'Not authenticated'],
+};
+
+function outcomeOf(caller: Caller | 'admin', access: Access): Outcome {
+  if (access === 'public' || caller === 'admin') return 'ok';
+  if (caller === 'anonymous') return 'unauthenticated';
+  return access === 'own' ? 'ok' : access;
+}
+
+const gqlName = (e: GqlEntry) => `${e.op}.${e.field}`;
+const restName = (e: RestEntry) => `${e.method} ${e.route}`;
+const urlOf = (e: RestEntry, t: Targets) =>
+  e.route.replace(':id', String(t.project)).replace(':username', encodeURIComponent(e.pending ? t.pending : t.user)) + (e.query?.(t) ?? '');
+
+function operationsOf(schema: GraphQLSchema): string[] {
+  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
+  return roots.flatMap((type) => (type ? Object.keys(type.getFields()).map((f) => `${type.name}.${f}`) : [])).sort();
+}
+
+/** `METHOD /path` for every route in Fastify's printRoutes tree (a child prints its suffix only). */
+function fastifyRoutes(tree: string): { routes: string[]; unparsed: string[] } {
+  const stack: string[] = [];
+  const routes: string[] = [];
+  const unparsed: string[] = [];
+  for (const line of tree.split('\n').filter((l) => l.trim())) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!m || m[1].length % 4) {
+      unparsed.push(line);
+      continue;
+    }
+    stack.length = m[1].length / 4;
+    stack.push(m[2]);
+    for (const method of m[3]?.split(', ') ?? []) routes.push(`${method} ${stack.join('')}`);
+  }
+  return { routes: routes.sort(), unparsed };
+}
+
+/** Runs a subscription to its end: what it delivered, and the errors it ended with. */
+async function follow(client: Client, query: string, variables: Record<string, unknown>): Promise<{ data?: unknown; errors?: any[] }> {
+  const events: unknown[] = [];
+  const errors: any[] = [];
+  const run = (async () => {
+    try {
+      for await (const result of client.iterate({ query, variables })) {
+        if (result.data) events.push(result.data);
+        errors.push(...(result.errors ?? []));
+      }
+    } catch (err) {
+      errors.push(...(Array.isArray(err) ? err : [err]));
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('subscription did not end')), 10_000);
+  });
+  await Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+  return { data: events.length ? events : undefined, errors: errors.length ? errors : undefined };
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** A value found only as a whole token: 10.99.0.1 is not in 10.99.0.12, EC2-1 is not in EC2-10. */
+const tokenRe = (s: string) => new RegExp(`(?<![\\w.])${escape(s)}(?!\\w)`);
+const ID_KEYS = new Set(['id', 'projectId', 'project_id']);
+
+const BOB_PASSWORD = 'bob-password-1';
+const ALICE_PASSWORD = 'alice-password-1';
+
+for (const backend of await backendsFor('access matrix')) {
+  describe(`access matrix: Bob and an anonymous caller against Alice (${backend})`, () => {
+    let server: TestServer;
+    let tokens: { alice: string; bob: string };
+    let aliceIds: number[];
+    let self: Self;
+    let snapshot: Awaited<ReturnType<typeof capture>>;
+    let needles: { value: string; re: RegExp }[];
+    const bodies: { label: string; body: unknown }[] = [];
+    let counter = 0;
+
+    const gqlAs = async (token: string, doc: string, variables: Record<string, unknown> = {}) => {
+      const res = await server.gql(doc, variables, token);
+      expect(res.errors, doc).toBeUndefined();
+      return res.data;
+    };
+
+    /** Everything of Alice's an access slip could change, plus the portal-wide state around it. */
+    async function capture() {
+      const admin = server.adminToken;
+      const get = async (path: string, token: string) => (await server.request('GET', path, { token })).body;
+      const projects = [];
+      for (const id of aliceIds) {
+        projects.push(await gqlAs(tokens.alice, `query($id: Int!) { project(id: $id) { ${PROJECT} } projectEvents(projectId: $id, limit: 200) { lastSeq hasMore events { ${EVENT} } } }`, { id }));
+      }
+      const portal = await gqlAs(admin, `{ users { ${USER} } adminSettings { ${SETTINGS} } history(first: 100) { nodes { id owner status serviceName assignedIp } } resources { ${ROW} } }`);
+      return {
+        history: await get('/api/history', tokens.alice),
+        myResources: await get('/api/monitoring/my-resources', tokens.alice),
+        projects,
+        own: await gqlAs(tokens.alice, `{ history(first: 50) { edges { cursor node { id } } } me { ${USER} } myQuota { limit { hosts vcpu memoryGb diskGb } used { ${USAGE} } } resources { ${ROW} } }`),
+        heldHosts: portal.resources.filter((r: any) => r.kind === 'host' && r.owner === 'alice'),
+        account: portal.users.find((u: any) => u.username === 'alice'),
+        canSignIn: await server.login('alice', ALICE_PASSWORD).then(() => true, () => false),
+        portal: { ...portal, users: portal.users.filter((u: any) => ['admin', 'alice', 'bob', 'carol'].includes(u.username)) },
+      };
+    }
+
+    /** Values that identify Alice: a whole-token hit of any of them in Bob's answers is a leak. */
+    function leaksIn(body: unknown): string[] {
+      const text = JSON.stringify(body) ?? '';
+      const found = needles.filter((n) => n.re.test(text)).map((n) => n.value);
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) return v.forEach(walk);
+        if (!v || typeof v !== 'object') return;
+        for (const [k, x] of Object.entries(v)) {
+          // a project id under an id key; an account object's own id is a user id, not a project
+          if (ID_KEYS.has(k) && !('username' in v) && aliceIds.includes(x as number)) found.push(`${k}=${x}`);
+          walk(x);
+        }
+      };
+      walk(body);
+      return found;
+    }
+
+    const targetsFor = (caller: Caller): Targets => ({
+      project: aliceIds[0],
+      cursor: encodeCursor(Math.max(...aliceIds) + 1),
+      user: 'alice',
+      pending: 'alice',
+      newUser: `${caller}-signup-${++counter}`,
+      password: BOB_PASSWORD,
+      login: { username: 'bob', password: BOB_PASSWORD },
+    });
+    const tokenOf = async (caller: Caller, fresh?: boolean) =>
+      caller === 'anonymous' ? undefined : fresh ? server.login('bob', BOB_PASSWORD) : tokens.bob;
+
+    beforeAll(async () => {
+      server = await startTestServer({ backend });
+      tokens = { alice: await server.createUser('alice', ALICE_PASSWORD), bob: await server.createUser('bob', BOB_PASSWORD) };
+      await server.createUser('carol');
+      // Bob orders first, so a history cursor just above Alice's ids still reaches his project.
+      const bobs = await server.request('POST', '/api/provision', { token: tokens.bob, body: { serviceName: 'bob-own', config: { template: 'single' }, targetInfra: 'vsphere' } });
+      const rest = await server.request('POST', '/api/provision', { token: tokens.alice, body: { serviceName: 'alice-rest', config: { template: 'standard' }, targetInfra: { type: 'vsphere' } } });
+      const gql = await gqlAs(tokens.alice, 'mutation($input: ProvisionInput!) { provision(input: $input) { id } }', { input: { serviceName: 'alice-gql', config: { instanceType: 't3.micro', nodeCount: 2 } } });
+      aliceIds = [rest.body.project_id, gql.provision.id];
+      self = { username: 'bob', projects: [bobs.body.project_id] };
+      expect((await waitForFinalStatus(server, self.projects[0], tokens.bob)).status).toBe('COMPLETED');
+      for (const id of aliceIds) expect((await waitForFinalStatus(server, id, tokens.alice)).status).toBe('COMPLETED');
+
+      snapshot = await capture();
+      const values = [
+        'alice',
+        ...snapshot.history.map((p: any) => p.service_name),
+        ...snapshot.myResources.flatMap((r: any) => [r.ip_address, r.vm_name]),
+        ...snapshot.history.map((p: any) => p.assigned_ip),
+        ...aliceIds.map(encodeCursor),
+      ];
+      needles = [...new Set(values)].filter((v) => !['ALB', 'Web', 'DB'].includes(v) && !/^SSH-\d+$/.test(v)).map((value) => ({ value, re: tokenRe(value) }));
+    });
+    afterAll(() => server?.close());
+
+    it('has exactly one entry per Query, Mutation and Subscription field of schema.graphql, which matches the server', async () => {
+      const file = operationsOf(buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8')));
+      expect(operationsOf(await buildGraphQLSchema())).toEqual(file);
+      expect(GRAPHQL.map(gqlName).sort()).toEqual(file);
+      expect(GRAPHQL.filter((e) => e.access === 'admin').map((e) => e.field).sort()).toEqual([...ADMIN_OPERATIONS].sort());
+    });
+
+    it('has exactly one entry per route Fastify serves (HEAD only as the twin of a GET)', async () => {
+      const { routes, unparsed } = fastifyRoutes(server.app.http.printRoutes({ commonPrefix: false }));
+      expect(unparsed).toEqual([]);
+      const methodless = (method: string) => routes.filter((r) => r.startsWith(`${method} `)).map((r) => r.slice(method.length + 1));
+      expect(methodless('HEAD')).toEqual(methodless('GET'));
+      expect(routes.filter((r) => !r.startsWith('HEAD '))).toEqual([...REST.map(restName), ...TRANSPORT].sort());
+      // the CORS preflight never reaches a handler: no body, or 404 while no CORS origin is configured
+      for (const path of REST.map((e) => urlOf(e, targetsFor('bob')))) {
+        const preflight = await server.request('OPTIONS', path, { headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'GET' } });
+        expect([null, { detail: 'Not Found' }], path).toContainEqual(preflight.body);
+      }
+      // every /api/admin/ path is admin-only, and nothing else is
+      for (const e of REST) expect([restName(e), e.access === 'admin']).toEqual([restName(e), e.route.startsWith('/api/admin/')]);
+    });
+
+    for (const caller of ['bob', 'anonymous'] as const) {
+      for (const e of GRAPHQL) {
+        const outcome = outcomeOf(caller, e.access);
+        it(`${caller}: ${gqlName(e)} (${e.access}) → ${outcome}`, async () => {
+          const token = await tokenOf(caller, e.fresh);
+          const variables = e.vars?.(targetsFor(caller)) ?? {};
+          const res = e.op === 'Subscription' ? await follow(server.wsClient(token), e.doc, variables) : await server.gql(e.doc, variables, token);
+          bodies.push({ label: `${caller} ${gqlName(e)}`, body: res });
+          if (outcome === 'ok') {
+            expect(res.errors).toBeUndefined();
+            expect((res.data as any)?.[e.field]).not.toBeNull();
+            if (caller === 'bob') e.own?.(res.data, self);
+          } else {
+            expect(res.data ?? null).toBeNull();
+            expect((res.errors ?? []).map((err) => [err.extensions?.code, err.message])).toEqual([GQL_REFUSAL[outcome]]);
+          }
+        });
+      }
+      for (const e of REST) {
+        const outcome = outcomeOf(caller, e.access);
+        it(`${caller}: ${restName(e)} (${e.access}) → ${outcome}`, async () => {
+          const t = targetsFor(caller);
+          const token = await tokenOf(caller, e.fresh);
+          const res = await server.request(e.method, urlOf(e, t), { token, body: e.body?.(t) });
+          bodies.push({ label: `${caller} ${restName(e)}`, body: res.body });
+          if (outcome === 'ok') {
+            expect(res.status, JSON.stringify(res.body)).toBe(200);
+            if (caller === 'bob') e.own?.(res.body, self);
+          } else {
+            const [status, detail] = REST_REFUSAL[outcome];
+            expect([res.status, res.body]).toEqual([status, { detail }]);
+          }
+          if (e.method === 'GET') expect((await server.request('HEAD', urlOf(e, t), { token })).status).toBe(res.status);
+        });
+      }
+    }
+
+    it("left Alice's projects, events, resources, hosts, account and the portal settings exactly as they were", async () => {
+      expect(snapshot.history.map((p: any) => p.status)).toEqual(['COMPLETED', 'COMPLETED']);
+      expect(snapshot.projects.map((p: any) => [p.project.status, p.projectEvents.hasMore])).toEqual([['COMPLETED', false], ['COMPLETED', false]]);
+      expect(snapshot.heldHosts.length).toBeGreaterThan(0);
+      expect(snapshot.canSignIn).toBe(true);
+      expect(await capture()).toEqual(snapshot);
+    });
+
+    it("no answer in the matrix held any of Alice's identifying values", () => {
+      expect(bodies.length).toBe(2 * (GRAPHQL.length + REST.length));
+      // The scanner is not vacuous: each needle and each project id is found in Alice's own data.
+      const own = JSON.stringify(snapshot);
+      expect(needles.filter((n) => !n.re.test(own)).map((n) => n.value)).toEqual([]);
+      expect(needles.length).toBeGreaterThan(10);
+      expect(leaksIn(snapshot.history)).toEqual(expect.arrayContaining(aliceIds.map((id) => `id=${id}`)));
+      expect(bodies.flatMap(({ label, body }) => leaksIn(body).map((leak) => `${label}: ${leak}`))).toEqual([]);
+    });
+
+    it('the admin reaches every admin-only entry (so the refusals are not vacuous)', async () => {
+      const adminTargets = async (): Promise<Targets> => {
+        const pending = `pending-${++counter}`;
+        expect((await server.request('POST', '/api/signup', { body: { username: pending, password: 'signup-password-1' } })).status).toBe(200);
+        return { ...targetsFor('bob'), user: 'carol', pending, newUser: `created-${counter}`, password: ADMIN.password };
+      };
+      const reached: string[] = [];
+      for (const e of GRAPHQL.filter((x) => x.access === 'admin')) {
+        const res = await server.gql(e.doc, e.vars?.(await adminTargets()) ?? {}, server.adminToken);
+        expect(res.errors, gqlName(e)).toBeUndefined();
+        expect(res.data?.[e.field], gqlName(e)).toBeTruthy();
+        reached.push(gqlName(e));
+      }
+      for (const e of REST.filter((x) => x.access === 'admin')) {
+        const t = await adminTargets();
+        const res = await server.request(e.method, urlOf(e, t), { token: server.adminToken, body: e.body?.(t) });
+        expect(res.status, `${restName(e)} ${JSON.stringify(res.body)}`).toBe(200);
+        reached.push(restName(e));
+      }
+      expect(reached.length).toBe(ADMIN_OPERATIONS.length + REST.filter((x) => x.route.startsWith('/api/admin/')).length);
+    });
+  });
+}
