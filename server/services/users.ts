@@ -19,8 +19,6 @@ export const ACCOUNT_MESSAGES = {
   exists: '이미 존재하는 아이디입니다.',
   wrongPassword: '현재 비밀번호가 일치하지 않습니다.',
 } as const;
-/** Kept for callers that know the older name. */
-export const LOGIN_MESSAGES = ACCOUNT_MESSAGES;
 
 export const USERNAME_RULE = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 export const PASSWORD_MIN = 8;
