@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -19,7 +20,9 @@ import type { Config } from './config/index.js';
 import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js';
 import { buildContext, callerFromAuthorization, type GraphQLContext } from './graphql/context.js';
 import { formatGraphQLError } from './graphql/errors.js';
+import { checkOperation, limitRules, operationLimitsPlugin, refuseHttpSubscriptions } from './graphql/limits.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
+import { registerHttpSecurity } from './http-security.js';
 import { makeErrorHandler } from './rest/errors.js';
 import { registerAccountRoutes } from './rest/account-routes.js';
 import { registerRestRoutes } from './rest/routes.js';
@@ -33,6 +36,7 @@ import { ProjectJournal } from './services/project-journal.js';
 import { ProjectService } from './services/projects.js';
 import { resolveTokenSecret } from './services/secrets.js';
 import { AuditLog } from './services/audit.js';
+import { unreadableSecrets } from './services/key-rotation.js';
 import { LoginGuard } from './services/login-guard.js';
 import { QuotaService } from './services/quotas.js';
 import { SecretBox } from './services/secret-box.js';
@@ -88,6 +92,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The API speaks JSON only: without this, Fastify's default text/plain parser hands the
   // routes a string, so a text/plain body answered 422 instead of 415 Unsupported Media Type.
   http.removeContentTypeParser('text/plain');
+  // Security headers on every response, CORS only for CORS_ORIGINS (see http-security.ts).
+  await registerHttpSecurity(http, config);
   const log = http.log;
 
   const { orm, info: database } = await openDatabase(config, log);
@@ -104,6 +110,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const secrets = new SecretBox(config.encryptKey, config.previousEncryptKeys);
     const quotas = new QuotaService(config.defaultQuota, database.backend === 'postgresql');
     await ensureSettingsRow(orm.em.fork(), config.initialPortalLimits);
+    const unreadable = await unreadableSecrets(orm.em.fork(), secrets);
+    if (unreadable.length) {
+      // A wrong ENCRYPT_KEY would otherwise only show when a runner needs the credentials.
+      const message = `Stored secrets cannot be opened with ENCRYPT_KEY / ENCRYPT_KEYS_PREVIOUS: ${unreadable.join('; ')}`;
+      if (config.isProduction) throw new Error(message);
+      log.error(message);
+    }
     const admin = await ensureAdmin(orm.em.fork(), {
       username: config.adminUsername,
       password: config.adminPassword,
@@ -135,14 +148,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 
     const schema = await buildGraphQLSchema();
+    // Token, depth, alias and complexity limits run before any resolver (graphql/limits.ts);
+    // batching stays off and CSRF prevention on (Apollo's defaults).
+    const hideSuggestions = config.isProduction;
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
       introspection: !config.isProduction,
+      hideSchemaDetailsFromClientErrors: config.isProduction,
       includeStacktraceInErrorResponses: false,
-      formatError: (formatted: GraphQLFormattedError, error: unknown) => formatGraphQLError(formatted, error, log),
-      plugins: [fastifyApolloDrainPlugin(http)],
+      allowBatchedHttpRequests: false,
+      csrfPrevention: true,
+      parseOptions: { maxTokens: config.graphql.maxTokens },
+      validationRules: limitRules(config.graphql),
+      formatError: (formatted: GraphQLFormattedError, error: unknown) => formatGraphQLError(formatted, error, log, { hideSuggestions }),
+      // The landing page loads Apollo's sandbox from an external CDN, which our CSP forbids.
+      plugins: [fastifyApolloDrainPlugin(http), operationLimitsPlugin(schema, config.graphql.maxComplexity), ApolloServerPluginLandingPageDisabled()],
     });
     await apollo.start();
+    refuseHttpSubscriptions(http, config.graphql.maxTokens);
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
       context: async (request) => {
@@ -154,7 +177,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     });
 
-    const wss = new WebSocketServer({ server: http.server, path: '/graphql' });
+    const wss = new WebSocketServer({ server: http.server, path: '/graphql', maxPayload: config.bodyLimitBytes });
     const authOf = (params: Record<string, unknown> | undefined) =>
       params?.authorization ?? params?.Authorization ?? (params?.token ? `Bearer ${String(params.token)}` : undefined);
     const socketsByToken = new Map<string, Set<WebSocket>>();
@@ -187,14 +210,28 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           }
           return true;
         },
+        // The same limits as HTTP; returning errors refuses the operation before it runs.
+        onSubscribe: (_ctx, _id, payload) => {
+          const checked = checkOperation(schema, config.graphql, payload, { introspection: !config.isProduction, suggestions: !hideSuggestions });
+          if ('errors' in checked) return checked.errors;
+          return { schema, document: checked.document, variableValues: payload.variables, operationName: payload.operationName };
+        },
         context: async (ctx) => buildContext(services, authOf(ctx.connectionParams), ctx.extra.request.socket.remoteAddress),
         onNext: (_ctx, _id, _payload, _args, result) => {
           if (!result.errors?.length) return undefined;
-          return { ...result, errors: result.errors.map((e) => formatGraphQLError(e.toJSON(), e, log)) };
+          return { ...result, errors: result.errors.map((e) => formatGraphQLError(e.toJSON(), e, log, { hideSuggestions })) };
         },
+        onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatGraphQLError(e.toJSON(), e, log, { hideSuggestions })),
       },
       wss,
     );
+    // A frame over maxPayload (or otherwise broken) is the client's fault: ws has already closed
+    // the socket with the right code (1009…). Log it as a warning instead of graphql-ws's
+    // console.error with a stack trace.
+    wss.on('connection', (socket) => {
+      socket.removeAllListeners('error');
+      socket.on('error', (err: Error & { code?: string }) => log.warn({ code: err.code, reason: err.message }, 'WebSocket client error'));
+    });
 
     registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });
     registerAccountRoutes(http, services);

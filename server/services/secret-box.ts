@@ -64,12 +64,15 @@ export class SecretBox {
     if (!key) throw new SecretBoxError(`sealed with an unknown key (${keyId}); add it to ENCRYPT_KEYS_PREVIOUS`);
     const iv = Buffer.from(ivText, 'base64url');
     const tag = Buffer.from(tagText, 'base64url');
-    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SecretBoxError('malformed sealed value');
+    const ciphertext = Buffer.from(ctText, 'base64url');
+    // Node decodes base64url leniently; only the canonical text counts as the sealed value.
+    const canonical = [iv, ciphertext, tag].every((b, i) => b.toString('base64url') === [ivText, ctText, tagText][i]);
+    if (!canonical || iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SecretBoxError('malformed sealed value');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key.bytes, iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(owner, 'utf8'));
       decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(Buffer.from(ctText, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
     } catch {
       throw new SecretBoxError('sealed value was tampered with, or belongs to another row or column');
     }

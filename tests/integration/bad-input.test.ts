@@ -127,6 +127,14 @@ for (const backend of await backendsFor('bad input')) {
       expect(res.body.detail).toMatch(/too large/i);
     });
 
+    it('refuses a lone UTF-16 surrogate, which would be stored as something else than was sent', async () => {
+      const signup = await rest('POST', '/api/signup', { raw: '{"username": "surrogate-user", "password": "pass-\\ud800-word", "full_name": "x"}' });
+      expect(signup.status).toBe(422);
+      expect(signup.body.detail).toEqual([expect.objectContaining({ loc: ['body', 'password'], type: 'string_unicode' })]);
+      const pair = await rest('POST', '/api/signup', { raw: '{"username": "surrogate-ok", "password": "pass-\\ud83d\\ude00-word"}' });
+      expect(pair.status).toBe(200);
+    });
+
     it('answers malformed JSON with 422 json_invalid and other media types with 415', async () => {
       for (const raw of ['{"serviceName": "x",', "{'serviceName': 'x'}", '{"serviceName": "x"}}']) {
         const res = await rest('POST', '/api/provision', { token, raw });

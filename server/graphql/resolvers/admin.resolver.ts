@@ -3,6 +3,7 @@ import { adminStats, changeAdminSettings, readAdminSettings } from '../../servic
 import type { User } from '../../entities/index.js';
 import type { GraphQLContext } from '../context.js';
 import { AdminSettingsInput, AdminSettingsType, AuditPageType, toAuditEntryType, UsageType } from '../types/admin.type.js';
+import { pagedComplexity } from '../limits.js';
 import { UserRoleEnum, UserStatusEnum } from '../types/enums.js';
 import { QuotaInput, toUserType, UserType } from '../types/user.type.js';
 
@@ -72,7 +73,7 @@ export class AdminResolver {
     return adminStats(em, caller);
   }
 
-  @Query(() => AuditPageType)
+  @Query(() => AuditPageType, { complexity: pagedComplexity('first') })
   async auditLog(
     @Ctx() { em, caller, services }: GraphQLContext,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number,

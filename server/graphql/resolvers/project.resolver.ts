@@ -1,5 +1,7 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { MAX_EVENTS_PAGE } from '../../services/projects.js';
 import { listResources } from '../../services/resources.js';
+import { pagedComplexity } from '../limits.js';
 import type { GraphQLContext } from '../context.js';
 import { InfraTypeEnum, ProjectStatusEnum } from '../types/enums.js';
 import { ProvisionInput } from '../types/inputs.js';
@@ -10,7 +12,10 @@ import type { ResourceKindEnum } from '../types/enums.js';
 
 @Resolver()
 export class ProjectResolver {
-  @Query(() => ProjectConnectionType, { description: "The caller's projects (admin: all), newest first, keyset-paginated" })
+  @Query(() => ProjectConnectionType, {
+    description: "The caller's projects (admin: all), newest first, keyset-paginated",
+    complexity: pagedComplexity('first'),
+  })
   async history(
     @Ctx() { em, caller, services }: GraphQLContext,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number,
@@ -26,7 +31,10 @@ export class ProjectResolver {
     return toProjectType(await services.projects.get(em, caller, id));
   }
 
-  @Query(() => ProvisionEventPageType, { description: 'Stored events after afterSeq, in order (log replay)' })
+  @Query(() => ProvisionEventPageType, {
+    description: 'Stored events after afterSeq, in order (log replay)',
+    complexity: pagedComplexity('limit', MAX_EVENTS_PAGE),
+  })
   async projectEvents(
     @Arg('projectId', () => Int) projectId: number,
     @Ctx() { em, caller, services }: GraphQLContext,

@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, GraphQLISODateTime, InputType, Int, ObjectType } from 'type-graphql';
 import type { AuditEntry } from '../../entities/index.js';
+import { BOOKKEEPING, ITEMS } from '../limits.js';
 import { QuotaType } from './user.type.js';
 
 @ObjectType('AdminSettings', { description: 'Portal settings; secrets are write-only and shown as set / unset' })
@@ -68,7 +69,7 @@ export function toAuditEntryType(e: AuditEntry): AuditEntryType {
 
 @ObjectType('AuditPage', { description: 'Newest first; pass nextBefore as before for the next page' })
 export class AuditPageType {
-  @Field(() => [AuditEntryType]) entries!: AuditEntryType[];
-  @Field(() => Boolean) hasMore!: boolean;
-  @Field(() => Int, { nullable: true }) nextBefore!: number | null;
+  @Field(() => [AuditEntryType], { complexity: ITEMS }) entries!: AuditEntryType[];
+  @Field(() => Boolean, { complexity: BOOKKEEPING }) hasMore!: boolean;
+  @Field(() => Int, { nullable: true, complexity: BOOKKEEPING }) nextBefore!: number | null;
 }

@@ -3,6 +3,7 @@ import { Field, GraphQLISODateTime, Int, ObjectType } from 'type-graphql';
 import type { Project } from '../../entities/index.js';
 import type { HistoryPage } from '../../services/projects.js';
 import { encodeCursor } from '../../services/projects.js';
+import { BOOKKEEPING, ITEMS } from '../limits.js';
 import { InfraTypeEnum, ProjectStatusEnum } from './enums.js';
 
 @ObjectType('SshTarget')
@@ -61,9 +62,9 @@ export class ProjectEdgeType {
 
 @ObjectType('ProjectConnection', { description: 'A page of projects, newest first' })
 export class ProjectConnectionType {
-  @Field(() => [ProjectEdgeType]) edges!: ProjectEdgeType[];
-  @Field(() => [ProjectType]) nodes!: ProjectType[];
-  @Field(() => PageInfoType) pageInfo!: PageInfoType;
+  @Field(() => [ProjectEdgeType], { complexity: ITEMS }) edges!: ProjectEdgeType[];
+  @Field(() => [ProjectType], { complexity: ITEMS }) nodes!: ProjectType[];
+  @Field(() => PageInfoType, { complexity: BOOKKEEPING }) pageInfo!: PageInfoType;
 }
 
 export function toProjectType(p: Project): ProjectType {

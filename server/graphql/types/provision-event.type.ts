@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, GraphQLISODateTime, Int, ObjectType } from 'type-graphql';
 import type { ProjectEventRecord } from '../../services/event-bus.js';
+import { BOOKKEEPING, ITEMS } from '../limits.js';
 import { EventKindEnum, ProjectStatusEnum } from './enums.js';
 
 @ObjectType('ProvisionEvent', { description: 'One status change, log line, resource report or error of a project' })
@@ -21,7 +22,7 @@ export function toEventType(e: ProjectEventRecord): ProvisionEventType {
 
 @ObjectType('ProvisionEventPage')
 export class ProvisionEventPageType {
-  @Field(() => [ProvisionEventType]) events!: ProvisionEventType[];
-  @Field(() => Int, { description: 'Pass as afterSeq to read on' }) lastSeq!: number;
-  @Field(() => Boolean) hasMore!: boolean;
+  @Field(() => [ProvisionEventType], { complexity: ITEMS }) events!: ProvisionEventType[];
+  @Field(() => Int, { description: 'Pass as afterSeq to read on', complexity: BOOKKEEPING }) lastSeq!: number;
+  @Field(() => Boolean, { complexity: BOOKKEEPING }) hasMore!: boolean;
 }
