@@ -6,7 +6,6 @@
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -14,13 +13,12 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastif
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config/index.js';
 import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js';
-import { buildContext, callerFromAuthorization, type GraphQLContext } from './graphql/context.js';
+import { buildContext, type GraphQLContext } from './graphql/context.js';
+import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { formatGraphQLError } from './graphql/errors.js';
-import { checkOperation, limitRules, operationLimitsPlugin, refuseHttpSubscriptions } from './graphql/limits.js';
+import { limitRules, operationLimitsPlugin, refuseHttpSubscriptions } from './graphql/limits.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHttpSecurity } from './http-security.js';
 import { makeErrorHandler } from './rest/errors.js';
@@ -177,61 +175,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     });
 
-    const wss = new WebSocketServer({ server: http.server, path: '/graphql', maxPayload: config.bodyLimitBytes });
-    const authOf = (params: Record<string, unknown> | undefined) =>
-      params?.authorization ?? params?.Authorization ?? (params?.token ? `Bearer ${String(params.token)}` : undefined);
-    const socketsByToken = new Map<string, Set<WebSocket>>();
-    const stopRevocations = services.sessions.onRevoke((jti) => {
-      for (const socket of socketsByToken.get(jti) ?? []) socket.close(4401, 'Logged out');
-    });
-    const wsServer = useServer<Record<string, unknown>, { socket: WebSocket; request: IncomingMessage }>(
-      {
-        schema,
-        onConnect: async (ctx) => {
-          let caller;
-          try {
-            caller = await callerFromAuthorization(services, authOf(ctx.connectionParams), ctx.extra.request.socket.remoteAddress);
-          } catch {
-            return false; // closes with 4403 Forbidden
-          }
-          if (caller?.jti && caller.expiresAt) {
-            // A socket lives no longer than its token, and ends when the token is logged out.
-            const { socket } = ctx.extra;
-            const jti = caller.jti;
-            const timer = setTimeout(() => socket.close(4401, 'Token expired'), Math.max(0, caller.expiresAt.getTime() - Date.now()));
-            const set = socketsByToken.get(jti) ?? new Set();
-            set.add(socket);
-            socketsByToken.set(jti, set);
-            socket.once('close', () => {
-              clearTimeout(timer);
-              set.delete(socket);
-              if (set.size === 0) socketsByToken.delete(jti);
-            });
-          }
-          return true;
-        },
-        // The same limits as HTTP; returning errors refuses the operation before it runs.
-        onSubscribe: (_ctx, _id, payload) => {
-          const checked = checkOperation(schema, config.graphql, payload, { introspection: !config.isProduction, suggestions: !hideSuggestions });
-          if ('errors' in checked) return checked.errors;
-          return { schema, document: checked.document, variableValues: payload.variables, operationName: payload.operationName };
-        },
-        context: async (ctx) => buildContext(services, authOf(ctx.connectionParams), ctx.extra.request.socket.remoteAddress),
-        onNext: (_ctx, _id, _payload, _args, result) => {
-          if (!result.errors?.length) return undefined;
-          return { ...result, errors: result.errors.map((e) => formatGraphQLError(e.toJSON(), e, log, { hideSuggestions })) };
-        },
-        onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatGraphQLError(e.toJSON(), e, log, { hideSuggestions })),
-      },
-      wss,
-    );
-    // A frame over maxPayload (or otherwise broken) is the client's fault: ws has already closed
-    // the socket with the right code (1009…). Log it as a warning instead of graphql-ws's
-    // console.error with a stack trace.
-    wss.on('connection', (socket) => {
-      socket.removeAllListeners('error');
-      socket.on('error', (err: Error & { code?: string }) => log.warn({ code: err.code, reason: err.message }, 'WebSocket client error'));
-    });
+    const webSocket = attachGraphQLWebSocket({ server: http.server, schema, services, limits: config.graphql, isProduction: config.isProduction, maxPayload: config.bodyLimitBytes, log });
 
     registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });
     registerAccountRoutes(http, services);
@@ -274,9 +218,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         if (closed) return;
         closed = true;
         await dispatcher.close();
-        stopRevocations();
-        await wsServer.dispose();
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await webSocket.close();
         await http.close();
         await orm.close();
       },

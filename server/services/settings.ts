@@ -6,7 +6,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import type { Catalog } from '../config/catalog.js';
-import { Project } from '../entities/index.js';
 import { SECRET_SETTING_FIELDS, Setting, type SecretSettingField } from '../entities/setting.entity.js';
 import { DomainError, forbidden, invalidInput, type ValidationIssue } from './errors.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
@@ -15,7 +14,6 @@ import { secretOwner, type SecretBox } from './secret-box.js';
 export const ADMIN_ONLY = '관리자만 접근 가능합니다.';
 const MAX_NOTICE = 2000;
 const MAX_TEXT = 255;
-const LIVE_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED'] as const;
 
 export interface AdminSettingsPatch {
   systemNotice?: string | null;
