@@ -23,6 +23,7 @@ import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHttpSecurity } from './http-security.js';
 import { makeErrorHandler } from './rest/errors.js';
 import { registerAccountRoutes } from './rest/account-routes.js';
+import { registerDesignRoutes } from './rest/design-routes.js';
 import { registerRestRoutes } from './rest/routes.js';
 import { Dispatcher } from './runners/dispatcher.js';
 import { MockRunner } from './runners/mock-runner.js';
@@ -179,6 +180,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });
     registerAccountRoutes(http, services);
+    registerDesignRoutes(http, services);
 
     http.get('/healthz', async () => ({
       status: 'ok',

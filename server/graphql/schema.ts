@@ -6,6 +6,7 @@ import { ProjectResolver } from './resolvers/project.resolver.js';
 import { ProvisionStatusResolver } from './resolvers/provision-status.resolver.js';
 import { AccountResolver } from './resolvers/account.resolver.js';
 import { AdminResolver } from './resolvers/admin.resolver.js';
+import { DesignResolver } from './resolvers/design.resolver.js';
 import { SettingsResolver } from './resolvers/settings.resolver.js';
 
 /**
@@ -15,7 +16,7 @@ import { SettingsResolver } from './resolvers/settings.resolver.js';
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, AdminResolver, ProjectResolver, ProvisionStatusResolver, SettingsResolver],
+    resolvers: [AccountResolver, AdminResolver, DesignResolver, ProjectResolver, ProvisionStatusResolver, SettingsResolver],
     pubSub: createPubSub(),
     validate: false,
     emitSchemaFile: false,

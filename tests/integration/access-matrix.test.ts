@@ -66,6 +66,8 @@ const USAGE = 'liveProjects totalProjects usedDisk usedHosts usedMemory usedVcpu
 const ROW = 'kind vmName ipAddress projectId projectName owner status cpuUsage memoryUsage diskUsage';
 const NOTICE = 'set by the access matrix';
 const NOT_OWN_ORDER = 'userName must be your own account';
+/** The design preview reads no data: the same answer for everyone. */
+const PREVIEW_DESIGN = { instanceType: 'm5.large', nodeCount: 3, dbEngine: 'postgres', dbMultiAZ: true, dbSize: 100, redis: true, waf: true, cdn: true };
 
 const onlyMine = (rows: any[], self: Self) => {
   expect(rows.length).toBeGreaterThan(0);
@@ -83,6 +85,10 @@ const GRAPHQL: GqlEntry[] = [
   { op: 'Query', field: 'adminStats', access: 'admin', doc: `{ adminStats { ${USAGE} } }` },
   { op: 'Query', field: 'auditLog', access: 'admin', doc: `query($u: String) { auditLog(actor: $u, first: 200) { entries { id actor action target ip result detail at } hasMore nextBefore } }`, vars: username },
   { op: 'Query', field: 'catalog', access: 'public', doc: '{ catalog { templates { name roles } packages mockSteps regions environments } }' },
+  {
+    op: 'Query', field: 'designPreview', access: 'public', vars: () => ({ config: PREVIEW_DESIGN }),
+    doc: 'query($config: JSONObject!) { designPreview(config: $config, serviceName: "matrix-preview") { serviceName totalMonthlyUsd costLines { key monthlyUsd } topology { zones { name appNodes { name } } } terraform cloudFormation warnings { code } } }',
+  },
   {
     op: 'Query', field: 'history', access: 'own', vars: (t) => ({ after: t.cursor }),
     doc: `query($after: String) { history(first: 50, after: $after) { nodes { ${PROJECT} } edges { cursor } pageInfo { endCursor hasNextPage } } }`,
@@ -121,6 +127,7 @@ const REST: RestEntry[] = [
   { method: 'POST', route: '/api/login', access: 'public', body: (t) => ({ user_id: t.login.username, password: t.login.password }) },
   { method: 'POST', route: '/api/signup', access: 'public', body: (t) => ({ username: t.newUser, password: 'signup-password-1' }) },
   { method: 'GET', route: '/api/public/settings', access: 'public' },
+  { method: 'POST', route: '/api/design/preview', access: 'public', body: () => ({ serviceName: 'matrix-preview', config: PREVIEW_DESIGN }) },
   { method: 'GET', route: '/healthz', access: 'public' },
   { method: 'POST', route: '/api/logout', access: 'own', fresh: true },
   { method: 'GET', route: '/api/me', access: 'own', own: (b, self) => expect([b.username, b.usage.projects]).toEqual([self.username, self.projects.length]) },
