@@ -1,9 +1,12 @@
 import { createRequire } from 'node:module';
+import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
 export default defineConfig({
+  // Compiles .vue files for the console's component tests (tests/client/); server tests are unaffected.
+  plugins: [vue()],
   resolve: {
     // Node (and so type-graphql, Apollo) loads graphql's CommonJS entry; Vite would pick its
     // .mjs one. Two copies of graphql break `instanceof` checks, so tests use Node's.

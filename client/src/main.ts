@@ -1,5 +1,17 @@
 import { createApp } from 'vue';
 import App from './App.vue';
-import { router } from './router/index.js';
+import { useSession } from './composables/useSession';
+import { i18n, rememberedLocale, setLocale } from './i18n';
+import { createAppRouter } from './router';
+import './styles/fonts.css';
+import './styles/theme.css';
 
-createApp(App).use(router).mount('#app');
+async function bootstrap(): Promise<void> {
+  // The stored session is picked up at once (so the header knows it), `me` loads meanwhile.
+  void useSession().restore();
+  await setLocale(rememberedLocale());
+  const router = createAppRouter();
+  createApp(App).use(i18n).use(router).mount('#app');
+}
+
+void bootstrap();

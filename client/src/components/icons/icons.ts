@@ -1,0 +1,31 @@
+/**
+ * Outline icons drawn on a 24×24 grid with a 2px round stroke, as SVG path data; AppIcon
+ * renders them inline (no icon font, nothing fetched).
+ */
+function circle(cx: number, cy: number, r: number): string {
+  return `M${cx - r} ${cy}a${r} ${r} 0 1 0 ${2 * r} 0a${r} ${r} 0 1 0 ${-2 * r} 0`;
+}
+
+export const ICONS = {
+  layers: 'M12 2 2 7l10 5 10-5z M2 17l10 5 10-5 M2 12l10 5 10-5',
+  home: 'M3 10.5 12 3l9 7.5 M5 9v12h5v-6h4v6h5V9',
+  activity: 'M22 12h-4l-3 9L9 3l-3 9H2',
+  list: 'M8 6h13 M8 12h13 M8 18h13 M3 6h.01 M3 12h.01 M3 18h.01',
+  settings: 'M4 21v-7 M4 10V3 M12 21v-9 M12 8V3 M20 21v-5 M20 12V3 M1 14h6 M9 8h6 M17 16h6',
+  cloud: 'M17.5 19H8a6 6 0 1 1 1.7-11.8A5 5 0 0 1 18.9 10 4.5 4.5 0 0 1 17.5 19z',
+  server: 'M5 3h14a2 2 0 0 1 2 2v3a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z M5 14h14a2 2 0 0 1 2 2v3a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-3a2 2 0 0 1 2-2z M7 6.5h.01 M7 17.5h.01',
+  arrowRight: 'M5 12h14 M13 6l6 6-6 6',
+  close: 'M6 6l12 12 M18 6 6 18',
+  userCheck: `${circle(9, 8, 4)} M2 21a7 7 0 0 1 14 0 M16 11l2 2 4-4`,
+  clock: `${circle(12, 12, 10)} M12 6v6l4 2`,
+  logOut: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4 M16 17l5-5-5-5 M21 12H9',
+  alert: 'M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z M12 9v4 M12 17h.01',
+  info: `${circle(12, 12, 10)} M12 16v-4 M12 8h.01`,
+  database: 'M3 5c0-1.7 4-3 9-3s9 1.3 9 3-4 3-9 3-9-1.3-9-3z M3 5v14c0 1.7 4 3 9 3s9-1.3 9-3V5 M3 12c0 1.7 4 3 9 3s9-1.3 9-3',
+  checkCircle: `${circle(12, 12, 10)} M8 12l3 3 5-6`,
+  globe: `${circle(12, 12, 10)} M2 12h20 M12 2a15 15 0 0 1 0 20 M12 2a15 15 0 0 0 0 20`,
+  loader: 'M21 12a9 9 0 1 1-6.2-8.6',
+  hourglass: 'M6 2h12 M6 22h12 M7 2v4l5 6-5 6v4 M17 2v4l-5 6 5 6v4',
+} as const;
+
+export type IconName = keyof typeof ICONS;

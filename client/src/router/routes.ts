@@ -1,0 +1,31 @@
+/**
+ * Every page of SPEC §1. `/` is in the first bundle; every other page loads on demand.
+ * `step` lights the header's step indicator; `requiresAuth` pages send a visitor without a
+ * session to /configure?redirect=<path>.
+ */
+import type { RouteRecordRaw } from 'vue-router';
+import SelectInfraView from '../views/SelectInfraView.vue';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    step?: 1 | 2 | 3;
+    requiresAuth?: boolean;
+    requiresAdmin?: boolean;
+    /** i18n key of the page title (document title, coming-soon heading). */
+    titleKey?: string;
+  }
+}
+
+const ComingSoonView = () => import('../views/ComingSoonView.vue');
+
+export const routes: RouteRecordRaw[] = [
+  { path: '/', name: 'select-infra', component: SelectInfraView, meta: { step: 1, titleKey: 'pages.selectInfra' } },
+  { path: '/configure', name: 'configure', component: () => import('../views/ConfigureView.vue'), meta: { step: 2, titleKey: 'pages.configure' } },
+  { path: '/signup', name: 'signup', component: () => import('../views/SignupView.vue'), meta: { step: 2, titleKey: 'pages.signup' } },
+  { path: '/main_ui', name: 'main-ui', component: ComingSoonView, meta: { step: 2, requiresAuth: true, titleKey: 'pages.mainUi' } },
+  { path: '/private-console', name: 'private-console', component: ComingSoonView, meta: { step: 2, requiresAuth: true, titleKey: 'pages.privateConsole' } },
+  { path: '/history', name: 'history', component: ComingSoonView, meta: { step: 3, requiresAuth: true, titleKey: 'pages.history' } },
+  { path: '/monitoring', name: 'monitoring', component: ComingSoonView, meta: { step: 3, requiresAuth: true, titleKey: 'pages.monitoring' } },
+  { path: '/admin_users', name: 'admin-users', component: ComingSoonView, meta: { step: 3, requiresAuth: true, requiresAdmin: true, titleKey: 'pages.adminUsers' } },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('../views/NotFoundView.vue'), meta: { titleKey: 'pages.notFound' } },
+];
