@@ -37,6 +37,7 @@ import { resolveTokenSecret } from './services/secrets.js';
 import { AuditLog } from './services/audit.js';
 import { unreadableSecrets } from './services/key-rotation.js';
 import { LoginGuard } from './services/login-guard.js';
+import { createMetricsSource } from './services/metrics.js';
 import { QuotaService } from './services/quotas.js';
 import { SecretBox } from './services/secret-box.js';
 import { SessionService } from './services/sessions.js';
@@ -142,7 +143,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger: log,
     });
     const projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize);
-    const services: Services = { catalog: config.catalog, database, projects, users, userAdmin, sessions, tokens, quotas, audit, secrets, fork };
+    const metrics = createMetricsSource(config.prometheusUrl, log);
+    const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, metrics, fork };
 
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 

@@ -4,10 +4,13 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { ProjectResolver } from './resolvers/project.resolver.js';
 import { ProvisionStatusResolver } from './resolvers/provision-status.resolver.js';
+import { ProjectChangesResolver } from './resolvers/project-changes.resolver.js';
 import { AccountResolver } from './resolvers/account.resolver.js';
 import { AdminResolver } from './resolvers/admin.resolver.js';
 import { DesignResolver } from './resolvers/design.resolver.js';
+import { MonitoringResolver } from './resolvers/monitoring.resolver.js';
 import { SettingsResolver } from './resolvers/settings.resolver.js';
+import { WorkloadPoolResolver } from './resolvers/workload-pool.resolver.js';
 
 /**
  * Builds the executable schema. type-graphql insists on a `pubSub` whenever there are
@@ -16,7 +19,7 @@ import { SettingsResolver } from './resolvers/settings.resolver.js';
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, AdminResolver, DesignResolver, ProjectResolver, ProvisionStatusResolver, SettingsResolver],
+    resolvers: [AccountResolver, AdminResolver, DesignResolver, MonitoringResolver, ProjectResolver, ProjectChangesResolver, ProvisionStatusResolver, SettingsResolver, WorkloadPoolResolver],
     pubSub: createPubSub(),
     validate: false,
     emitSchemaFile: false,

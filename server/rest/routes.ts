@@ -106,6 +106,6 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
 
   app.get('/api/monitoring/my-resources', async (request) => {
     const caller = await callerOf(services, request);
-    return (await listResources(services.fork(), caller)).map(resourceItem);
+    return (await listResources(services.fork(), caller, services.metrics)).map(resourceItem);
   });
 }

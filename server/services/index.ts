@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Catalog } from '../config/catalog.js';
 import type { DatabaseInfo } from '../db/orm.js';
 import type { AuditLog } from './audit.js';
+import type { MetricsSource } from './metrics.js';
 import type { ProjectService } from './projects.js';
 import type { QuotaService } from './quotas.js';
 import type { SecretBox } from './secret-box.js';
@@ -10,11 +11,13 @@ import type { SessionService } from './sessions.js';
 import type { TokenService } from './tokens.js';
 import type { UserAdminService } from './user-admin.js';
 import type { UserService } from './users.js';
+import type { WorkloadPool } from './workload-pool.js';
 
 export interface Services {
   catalog: Catalog;
   database: DatabaseInfo;
   projects: ProjectService;
+  pool: WorkloadPool;
   users: UserService;
   userAdmin: UserAdminService;
   sessions: SessionService;
@@ -22,6 +25,8 @@ export interface Services {
   quotas: QuotaService;
   audit: AuditLog;
   secrets: SecretBox;
+  /** CPU / memory / disk of hosts (Prometheus, or none). */
+  metrics: MetricsSource;
   /** A fresh EntityManager for one unit of work (request, operation, job). */
   fork(): EntityManager;
 }

@@ -6,7 +6,7 @@
 import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
 import { Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
-import type { ProjectEventBus, ProjectEventRecord } from './event-bus.js';
+import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 
 export type EventDraft =
   | { kind: 'status'; status: ProjectStatus }
@@ -36,6 +36,21 @@ export function toEventRecord(event: ProvisionEvent): ProjectEventRecord {
     status: event.status,
     message: event.message ?? null,
     data: event.data ?? null,
+  };
+}
+
+/** The list-view summary of a project as it is now (or was, when `deleted`). */
+export function toChangeRecord(project: Project, deleted = false): ProjectChangeRecord {
+  return {
+    id: project.id,
+    serviceName: project.serviceName,
+    status: project.status,
+    assignedIp: project.assignedIp ?? null,
+    owner: project.owner,
+    infra: project.infra,
+    lastSeq: project.lastSeq,
+    updatedAt: project.updatedAt,
+    deleted,
   };
 }
 
@@ -105,16 +120,17 @@ export class ProjectJournal {
     projectId: number,
     build: (scope: JournalScope) => Promise<EventDraft[]> | EventDraft[],
   ): Promise<ProjectEventRecord[]> {
-    const records = await this.orm.em.fork().transactional(async (em) => {
+    const { records, change } = await this.orm.em.fork().transactional(async (em) => {
       const project = await this.lockProject(em, projectId);
       if (!project) throw new ProjectGoneError(projectId);
       const drafts = await build({ em, project });
       const at = new Date();
       const events = drafts.map((draft) => applyDraft(em, project, draft, at));
       await em.flush();
-      return events.map(toEventRecord);
+      return { records: events.map(toEventRecord), change: events.length ? toChangeRecord(project) : null };
     });
     for (const record of records) this.bus.publish(record);
+    if (change) this.bus.publishChange(change);
     return records;
   }
 

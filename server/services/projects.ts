@@ -17,10 +17,11 @@ import {
 } from '../entities/index.js';
 import { forbidden, invalidInput, notFound } from './errors.js';
 import { followEvents } from './event-stream.js';
-import type { ProjectEventBus, ProjectEventRecord } from './event-bus.js';
+import { followChanges } from './change-stream.js';
+import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 import { parseProvisionInput } from './provision-input.js';
-import { toEventRecord, type ProjectJournal } from './project-journal.js';
+import { toChangeRecord, toEventRecord, type ProjectJournal } from './project-journal.js';
 import type { AuditLog } from './audit.js';
 import type { QuotaService } from './quotas.js';
 import { assertAcceptingOrders } from './settings.js';
@@ -126,6 +127,7 @@ export class ProjectService {
       return { project, event };
     });
     this.bus.publish(toEventRecord(event));
+    this.bus.publishChange(toChangeRecord(project));
     this.queue.enqueue(project.id);
     return project;
   }
@@ -167,6 +169,7 @@ export class ProjectService {
       await tem.nativeDelete(Project, { id });
     });
     this.bus.close(id);
+    this.bus.publishChange(toChangeRecord(project, true));
     await this.audit.record({ actor: who.username, action: 'project.delete', target: `project:${id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } });
   }
 
@@ -220,6 +223,20 @@ export class ProjectService {
       finished: TERMINAL_STATUSES.includes(project.status) && afterSeq >= project.lastSeq,
       load: (after) => this.storedEvents(em.fork({ clear: true }), projectId, after, MAX_EVENTS_PAGE),
     });
+  }
+
+  /**
+   * Summaries of the caller's projects (admin: every project) as they are created, change
+   * and are deleted, from the owner's topic (or the admins' topic). Never ends by itself.
+   */
+  changes(caller: Principal | null): AsyncIterableIterator<ProjectChangeRecord> {
+    const who = requireCaller(caller);
+    return followChanges(this.bus, isAdmin(who) ? { all: true } : { owner: who.username });
+  }
+
+  /** How many list streams are open (tests, diagnostics). */
+  changeListenerCount(): number {
+    return this.bus.changeListenerCount();
   }
 
   async storedEvents(em: EntityManager, projectId: number, afterSeq: number, limit: number): Promise<ProjectEventRecord[]> {

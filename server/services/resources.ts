@@ -4,6 +4,7 @@
  */
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Project, WorkloadHost, type HostStatus } from '../entities/index.js';
+import type { MetricsSource } from './metrics.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 
 export type ResourceKind = 'host' | 'alb' | 'web' | 'db' | 'ssh';
@@ -19,6 +20,8 @@ export interface ResourceRow {
   memoryUsage: number;
   diskUsage: number;
   status: string;
+  /** A host the metrics source answered for; derived rows never have metrics. */
+  hasMetrics: boolean;
 }
 
 const HOST_STATUS_LABEL: Record<HostStatus, string> = {
@@ -27,8 +30,8 @@ const HOST_STATUS_LABEL: Record<HostStatus, string> = {
   assigned: 'Running',
 };
 
-function row(partial: Omit<ResourceRow, 'cpuUsage' | 'memoryUsage' | 'diskUsage'>): ResourceRow {
-  return { ...partial, cpuUsage: 0, memoryUsage: 0, diskUsage: 0 };
+function row(partial: Omit<ResourceRow, 'cpuUsage' | 'memoryUsage' | 'diskUsage' | 'hasMetrics'>): ResourceRow {
+  return { ...partial, cpuUsage: 0, memoryUsage: 0, diskUsage: 0, hasMetrics: false };
 }
 
 /** The ALB / Web / DB / SSH-n rows of one project with resources. */
@@ -47,7 +50,8 @@ export function derivedRows(project: Project): ResourceRow[] {
   return rows;
 }
 
-export async function listResources(em: EntityManager, caller: Principal | null): Promise<ResourceRow[]> {
+/** Host rows carry CPU / memory / disk from `metrics` where it knows the host; 0 elsewhere. */
+export async function listResources(em: EntityManager, caller: Principal | null, metrics?: MetricsSource): Promise<ResourceRow[]> {
   const who = requireCaller(caller);
   const admin = isAdmin(who);
   const hostWhere: FilterQuery<WorkloadHost> = admin ? {} : { owner: who.username, projectId: { $ne: null } };
@@ -72,5 +76,12 @@ export async function listResources(em: EntityManager, caller: Principal | null)
       status: HOST_STATUS_LABEL[h.status],
     }),
   );
+  if (metrics?.configured && hostRows.length) {
+    const usage = await metrics.usage(hostRows.map((r) => r.ipAddress));
+    for (const r of hostRows) {
+      const u = usage.get(r.ipAddress);
+      if (u) Object.assign(r, { cpuUsage: u.cpu, memoryUsage: u.memory, diskUsage: u.disk, hasMetrics: true });
+    }
+  }
   return [...hostRows, ...projects.flatMap(derivedRows)];
 }

@@ -7,8 +7,18 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { WorkloadHostSeed } from '../config/index.js';
 import { backendOf, type Orm } from '../db/orm.js';
-import { WorkloadHost, type InfraType } from '../entities/index.js';
+import { HOST_STATUSES, INFRA_TYPES, WorkloadHost, type HostStatus, type InfraType } from '../entities/index.js';
 import { PoolExhaustedError } from './errors.js';
+import { requireCaller, type Principal } from './principal.js';
+
+/** How many hosts of one infrastructure are in each state. */
+export interface PoolSummary {
+  infra: InfraType;
+  total: number;
+  available: number;
+  provisioning: number;
+  assigned: number;
+}
 
 export interface AllocatedHost {
   id: number;
@@ -92,6 +102,31 @@ export class WorkloadPool {
 
   async countFree(em: EntityManager, infra: InfraType): Promise<number> {
     return em.count(WorkloadHost, { infra, status: 'available' });
+  }
+
+  /**
+   * Host counts per infrastructure and state, from one grouped query; every infrastructure
+   * appears, with zeros when it has no hosts. Any signed-in account may read it.
+   */
+  async summary(em: EntityManager, caller: Principal | null): Promise<PoolSummary[]> {
+    requireCaller(caller);
+    const rows: { infra: string; status: string; n: number | string }[] = await em.getConnection().execute(
+      `select infra, status, count(*) as n from workload_pool group by infra, status`,
+      [],
+      'all',
+      em.getTransactionContext(),
+    );
+    const byInfra = new Map<InfraType, PoolSummary>(
+      INFRA_TYPES.map((infra) => [infra, { infra, total: 0, available: 0, provisioning: 0, assigned: 0 }]),
+    );
+    for (const row of rows) {
+      const entry = byInfra.get(row.infra as InfraType);
+      if (!entry || !HOST_STATUSES.includes(row.status as HostStatus)) continue;
+      const n = Number(row.n);
+      entry[row.status as HostStatus] += n;
+      entry.total += n;
+    }
+    return [...byInfra.values()];
   }
 
   /** Marks a project's hosts as in service once it completed. */

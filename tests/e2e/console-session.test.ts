@@ -35,8 +35,8 @@ describe.skipIf(!browserAvailable('console session'))('console sign-in and sessi
     await signInThroughModal(page, ADMIN.username, ADMIN.password);
     await page.waitForURL('**/main_ui');
 
-    await page.getByTestId('coming-soon').waitFor();
-    expect(await page.getByTestId('page-title').textContent()).toBe(ko.pages.mainUi);
+    await page.getByTestId('design-form').waitFor();
+    expect(await page.getByTestId('page-title').textContent()).toBe('Management Console | Expert Mode');
     const timer = page.getByTestId('session-timer');
     expect(await timer.isVisible()).toBe(true);
     // SESSION_TTL_MINUTES defaults to 30: the timer counts down from 30:00.
@@ -47,7 +47,7 @@ describe.skipIf(!browserAvailable('console session'))('console sign-in and sessi
     await shot('main-ui-signed-in');
 
     await page.reload();
-    await page.getByTestId('coming-soon').waitFor();
+    await page.getByTestId('design-form').waitFor();
     expect(pathOf(page)).toBe('/main_ui');
     expect(await page.getByTestId('session-timer').isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('session-user').textContent()).toContain('admin');

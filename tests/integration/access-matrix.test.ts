@@ -14,7 +14,7 @@ import { buildGraphQLSchema } from '../../server/graphql/schema.js';
 import { encodeCursor } from '../../server/services/projects.js';
 import { ADMIN_ONLY } from '../../server/services/settings.js';
 import { backendsFor } from '../helpers/backends.js';
-import { ADMIN, startTestServer, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { ADMIN, startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
 
 /** public: no token needed · own: answers about the caller only · notFound: another user's project · admin: admins only · forbidden: refused outright */
 type Access = 'public' | 'own' | 'notFound' | 'admin' | 'forbidden';
@@ -45,6 +45,13 @@ interface GqlEntry {
   /** Needs a token of its own (logout ends it). */
   fresh?: boolean;
   own?: (data: any, self: Self) => void;
+  /** A subscription that never ends: while Bob listens, `trigger` makes changes; listening stops once `heard` is true. */
+  live?: { trigger: (ctx: LiveContext) => Promise<void>; heard: (data: any[], self: Self) => boolean };
+}
+interface LiveContext {
+  server: TestServer;
+  tokens: { alice: string; bob: string };
+  self: Self;
 }
 interface RestEntry {
   method: 'GET' | 'POST' | 'DELETE';
@@ -78,6 +85,21 @@ const myProjects = (list: any[], self: Self) => {
   onlyMine(list, self);
 };
 const username = (t: Targets) => ({ u: t.user });
+const CHANGE = 'id serviceName status assignedIp owner infra lastSeq updatedAt deleted';
+/** Alice (through the admin) and Bob each order a project, which finishes and is deleted again. */
+async function churn({ server, tokens }: LiveContext): Promise<void> {
+  const order = async (token: string, serviceName: string, userName?: string) => {
+    const res = await server.request('POST', '/api/provision', { token, body: { serviceName, userName, config: { template: 'single' }, targetInfra: 'vsphere' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body.project_id as number;
+  };
+  const alices = await order(server.adminToken, 'alice-churn', 'alice');
+  const bobs = await order(tokens.bob, 'bob-churn');
+  await waitForFinalStatus(server, alices, server.adminToken);
+  await waitForFinalStatus(server, bobs, tokens.bob);
+  expect((await server.request('DELETE', `/api/provision/${alices}`, { token: server.adminToken })).status).toBe(200);
+  expect((await server.request('DELETE', `/api/provision/${bobs}`, { token: tokens.bob })).status).toBe(200);
+}
 const projectId = (t: Targets) => ({ id: t.project });
 
 const GRAPHQL: GqlEntry[] = [
@@ -95,6 +117,7 @@ const GRAPHQL: GqlEntry[] = [
     own: (d, self) => myProjects(d.history.nodes, self),
   },
   { op: 'Query', field: 'me', access: 'own', doc: `{ me { ${USER} } }`, own: (d, self) => expect(d.me.username).toBe(self.username) },
+  { op: 'Query', field: 'monitoringStatus', access: 'own', doc: '{ monitoringStatus { metricsConfigured metricsReachable lastError } }', own: (d) => expect(d.monitoringStatus).toEqual({ metricsConfigured: false, metricsReachable: null, lastError: null }) },
   { op: 'Query', field: 'myQuota', access: 'own', doc: `{ myQuota { limit { hosts vcpu memoryGb diskGb } used { ${USAGE} } } }`, own: (d, self) => expect(d.myQuota.used.liveProjects).toBe(self.projects.length) },
   { op: 'Query', field: 'pendingUsers', access: 'admin', doc: `{ pendingUsers { ${USER} } }` },
   { op: 'Query', field: 'project', access: 'notFound', doc: `query($id: Int!) { project(id: $id) { ${PROJECT} } }`, vars: projectId },
@@ -120,6 +143,20 @@ const GRAPHQL: GqlEntry[] = [
   { op: 'Mutation', field: 'setUserRole', access: 'admin', doc: `mutation($u: String!) { setUserRole(username: $u, role: admin) { ${USER} } }`, vars: username },
   { op: 'Mutation', field: 'signup', access: 'public', doc: 'mutation($u: String!) { signup(input: { username: $u, password: "signup-password-1" }) { username status } }', vars: (t) => ({ u: t.newUser }) },
   { op: 'Mutation', field: 'updateAdminSettings', access: 'admin', doc: `mutation($p: String!) { updateAdminSettings(adminPassword: $p, input: { systemNotice: "${NOTICE}", maintenanceMode: false }) { ${SETTINGS} } }`, vars: (t) => ({ p: t.password }) },
+  {
+    op: 'Query', field: 'workloadPool', access: 'own', doc: '{ workloadPool { infra total available provisioning assigned } }',
+    own: (d) => expect(d.workloadPool.map((p: any) => p.total - p.available - p.provisioning - p.assigned)).toEqual([0, 0]),
+  },
+  {
+    op: 'Subscription', field: 'projectChanges', access: 'own', doc: `subscription { projectChanges { ${CHANGE} } }`,
+    live: { trigger: churn, heard: (data) => data.some((d) => d.projectChanges.deleted) },
+    own: (data, self) => {
+      const changes = data.map((d: any) => d.projectChanges);
+      onlyMine(changes, self);
+      expect(changes.map((c: any) => c.serviceName)).toEqual(changes.map(() => 'bob-churn'));
+      expect(changes.at(-1).deleted).toBe(true);
+    },
+  },
   { op: 'Subscription', field: 'provisionStatus', access: 'notFound', doc: `subscription($id: Int!) { provisionStatus(projectId: $id, afterSeq: 1) { ${EVENT} } }`, vars: projectId },
 ];
 
@@ -222,6 +259,31 @@ async function follow(client: Client, query: string, variables: Record<string, u
     timer = setTimeout(() => reject(new Error('subscription did not end')), 10_000);
   });
   await Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+  return { data: events.length ? events : undefined, errors: errors.length ? errors : undefined };
+}
+
+/** Listens while `trigger` runs, until `heard` (or a timeout), then unsubscribes: what arrived and any errors. */
+async function listenWhile(client: Client, query: string, live: NonNullable<GqlEntry['live']>, ctx: LiveContext): Promise<{ data?: unknown[]; errors?: any[] }> {
+  const events: any[] = [];
+  const errors: any[] = [];
+  const before = ctx.server.app.services.projects.changeListenerCount();
+  const stop = client.subscribe<any>({ query }, {
+    next: (msg) => {
+      if (msg.data) events.push(msg.data);
+      errors.push(...(msg.errors ?? []));
+    },
+    error: (err) => errors.push(...(Array.isArray(err) ? err : [err])),
+    complete: () => undefined,
+  });
+  try {
+    await waitFor(() => errors.length > 0 || ctx.server.app.services.projects.changeListenerCount() > before, 5_000, 'the subscription to start');
+    if (errors.length === 0) {
+      await live.trigger(ctx);
+      await waitFor(() => errors.length > 0 || live.heard(events, ctx.self), 10_000, 'the live changes');
+    }
+  } finally {
+    stop();
+  }
   return { data: events.length ? events : undefined, errors: errors.length ? errors : undefined };
 }
 
@@ -353,7 +415,12 @@ for (const backend of await backendsFor('access matrix')) {
         it(`${caller}: ${gqlName(e)} (${e.access}) → ${outcome}`, async () => {
           const token = await tokenOf(caller, e.fresh);
           const variables = e.vars?.(targetsFor(caller)) ?? {};
-          const res = e.op === 'Subscription' ? await follow(server.wsClient(token), e.doc, variables) : await server.gql(e.doc, variables, token);
+          const res =
+            e.op !== 'Subscription'
+              ? await server.gql(e.doc, variables, token)
+              : e.live && outcome === 'ok'
+                ? await listenWhile(server.wsClient(token), e.doc, e.live, { server, tokens, self })
+                : await follow(server.wsClient(token), e.doc, variables);
           bodies.push({ label: `${caller} ${gqlName(e)}`, body: res });
           if (outcome === 'ok') {
             expect(res.errors).toBeUndefined();

@@ -51,8 +51,8 @@ export class ProjectResolver {
   }
 
   @Query(() => [ResourceRowType], { description: 'My resources: held pool hosts, then ALB/Web/DB/SSH rows per project' })
-  async resources(@Ctx() { em, caller }: GraphQLContext): Promise<ResourceRowType[]> {
-    const rows = await listResources(em, caller);
+  async resources(@Ctx() { em, caller, services }: GraphQLContext): Promise<ResourceRowType[]> {
+    const rows = await listResources(em, caller, services.metrics);
     return rows.map((r) => ({ ...r, kind: r.kind as ResourceKindEnum }));
   }
 

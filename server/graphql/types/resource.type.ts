@@ -13,4 +13,6 @@ export class ResourceRowType {
   @Field(() => Float) memoryUsage!: number;
   @Field(() => Float) diskUsage!: number;
   @Field(() => String) status!: string;
+  @Field(() => Boolean, { description: 'The metrics source answered for this host (cpu/memory/disk are real, not 0 for lack of data)' })
+  hasMetrics!: boolean;
 }

@@ -26,6 +26,9 @@ export const ICONS = {
   globe: `${circle(12, 12, 10)} M2 12h20 M12 2a15 15 0 0 1 0 20 M12 2a15 15 0 0 0 0 20`,
   loader: 'M21 12a9 9 0 1 1-6.2-8.6',
   hourglass: 'M6 2h12 M6 22h12 M7 2v4l5 6-5 6v4 M17 2v4l-5 6 5 6v4',
+  download: 'M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4 M7 10l5 5 5-5 M12 15V3',
+  refresh: 'M21 12a9 9 0 0 1-15.5 6.2L3 16 M3 12a9 9 0 0 1 15.5-6.2L21 8 M21 3v5h-5 M3 21v-5h5',
+  trash: 'M3 6h18 M8 6V4a2 2 0 0 1 2-2h4a2 2 0 0 1 2 2v2 M19 6l-1 14a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2L5 6 M10 11v6 M14 11v6',
 } as const;
 
 export type IconName = keyof typeof ICONS;

@@ -4,6 +4,44 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What a provision event records */
+export type EventKind =
+  | 'error'
+  | 'log'
+  | 'resources'
+  | 'status';
+
+/** Target infrastructure */
+export type InfraType =
+  | 'aws'
+  | 'vsphere';
+
+/** Lifecycle of a provisioning project */
+export type ProjectStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PENDING'
+  | 'RUNNING';
+
+/** The same body as POST /api/provision */
+export type ProvisionInput = {
+  /** An AWS design or a template order (SPEC §4) */
+  config?: Record<string, unknown> | null | undefined;
+  serviceName: string;
+  /** {"type": "aws" | "vsphere", ...}, or the bare string; empty means AWS */
+  targetInfra?: unknown;
+  /** Defaults to the caller */
+  userName?: string | null | undefined;
+};
+
+/** A pool host, or a row derived from project resources */
+export type ResourceKind =
+  | 'alb'
+  | 'db'
+  | 'host'
+  | 'ssh'
+  | 'web';
+
 export type SignupInput = {
   fullName?: string | null | undefined;
   password: string;
@@ -19,6 +57,43 @@ export type UserStatus =
   | 'disabled'
   | 'pending'
   | 'rejected';
+
+export type CatalogQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type CatalogQuery = { catalog: { instanceTiers: Record<string, unknown>, dbEngines: Record<string, unknown>, regions: Record<string, unknown>, environments: Record<string, unknown>, packages: Array<string>, traffic: Record<string, unknown> } };
+
+export type DeleteProjectMutationVariables = Exact<{
+  id: number;
+}>;
+
+
+export type DeleteProjectMutation = { deleteProject: boolean };
+
+export type DesignPreviewQueryVariables = Exact<{
+  config: Record<string, unknown>;
+  serviceName?: string | null | undefined;
+}>;
+
+
+export type DesignPreviewQuery = { designPreview: { serviceName: string, slug: string, region: string, nodeCount: number, currency: string, totalMonthlyUsd: number, pricingNote: string, terraform: string, cloudFormation: string, costLines: Array<{ key: string, label: string, quantity: number, unitMonthlyUsd: number, monthlyUsd: number }>, warnings: Array<{ code: string, message: string }>, topology: { region: string, regionLabel: string, vpcCidr: string, waf: boolean, cdn: boolean, loadBalancer: { name: string, scheme: string, zones: Array<string> }, zones: Array<{ name: string, natGateway: boolean, publicSubnetCidr: string, privateSubnetCidr: string, appNodes: Array<{ name: string, instanceType: string }> }>, database: { engine: string, label: string, instanceClass: string, multiAz: boolean, primaryZone: string, replicaZone: string | null, storageGb: number } | null, redis: { name: string, zone: string, nodeType: string } | null } } };
+
+export type HistoryPageQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  status?: ProjectStatus | null | undefined;
+  infra?: InfraType | null | undefined;
+}>;
+
+
+export type HistoryPageQuery = { history: { nodes: Array<{ id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, templateType: string, owner: string, infra: InfraType, config: Record<string, unknown>, details: Record<string, unknown>, lastSeq: number, createdAt: string, updatedAt: string }>, pageInfo: { endCursor: string | null, hasNextPage: boolean } } };
+
+export type HistoryProjectQueryVariables = Exact<{
+  id: number;
+}>;
+
+
+export type HistoryProjectQuery = { project: { id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, templateType: string, owner: string, infra: InfraType, config: Record<string, unknown>, details: Record<string, unknown>, lastSeq: number, createdAt: string, updatedAt: string, logs: Array<string>, errorMessage: string | null, resources: { albIp: string, webUrl: string, dbVip: string, sshTargets: Array<{ host: string, port: number, user: string }> } | null } };
 
 export type LoginMutationVariables = Exact<{
   username: string;
@@ -38,6 +113,43 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type MeQuery = { me: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus } };
 
+export type MonitoringResourcesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MonitoringResourcesQuery = { resources: Array<{ kind: ResourceKind, vmName: string, ipAddress: string, projectId: number | null, projectName: string, status: string, cpuUsage: number, memoryUsage: number, diskUsage: number, hasMetrics: boolean }> };
+
+export type MonitoringRunsQueryVariables = Exact<{
+  first: number;
+}>;
+
+
+export type MonitoringRunsQuery = { history: { nodes: Array<{ id: number, serviceName: string, status: ProjectStatus, errorMessage: string | null, logs: Array<string>, lastSeq: number, updatedAt: string }> } };
+
+export type MonitoringStatusQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MonitoringStatusQuery = { monitoringStatus: { metricsConfigured: boolean, metricsReachable: boolean | null, lastError: string | null } };
+
+export type ProjectChangesSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ProjectChangesSubscription = { projectChanges: { id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, owner: string, infra: InfraType, lastSeq: number, updatedAt: string, deleted: boolean } };
+
+export type ProvisionStatusSubscriptionVariables = Exact<{
+  projectId: number;
+  afterSeq?: number | null | undefined;
+}>;
+
+
+export type ProvisionStatusSubscription = { provisionStatus: { projectId: number, seq: number, kind: EventKind, status: ProjectStatus, message: string | null, data: Record<string, unknown> | null, at: string } };
+
+export type ProvisionMutationVariables = Exact<{
+  input: ProvisionInput;
+}>;
+
+
+export type ProvisionMutation = { provision: { id: number, serviceName: string, status: ProjectStatus, lastSeq: number } };
+
 export type PublicSettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -49,6 +161,16 @@ export type SignupMutationVariables = Exact<{
 
 
 export type SignupMutation = { signup: { username: string, status: UserStatus } };
+
+export type TemplatesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TemplatesQuery = { templates: Array<{ name: string, label: string, hostCount: number, roles: Array<string> }> };
+
+export type WorkloadPoolQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WorkloadPoolQuery = { workloadPool: Array<{ infra: InfraType, total: number, available: number, provisioning: number, assigned: number }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -69,6 +191,139 @@ export class TypedDocumentString<TResult, TVariables>
   }
 }
 
+export const CatalogDocument = new TypedDocumentString(`
+    query Catalog {
+  catalog {
+    instanceTiers
+    dbEngines
+    regions
+    environments
+    packages
+    traffic
+  }
+}
+    `) as unknown as TypedDocumentString<CatalogQuery, CatalogQueryVariables>;
+export const DeleteProjectDocument = new TypedDocumentString(`
+    mutation DeleteProject($id: Int!) {
+  deleteProject(id: $id)
+}
+    `) as unknown as TypedDocumentString<DeleteProjectMutation, DeleteProjectMutationVariables>;
+export const DesignPreviewDocument = new TypedDocumentString(`
+    query DesignPreview($config: JSONObject!, $serviceName: String) {
+  designPreview(config: $config, serviceName: $serviceName) {
+    serviceName
+    slug
+    region
+    nodeCount
+    currency
+    totalMonthlyUsd
+    pricingNote
+    terraform
+    cloudFormation
+    costLines {
+      key
+      label
+      quantity
+      unitMonthlyUsd
+      monthlyUsd
+    }
+    warnings {
+      code
+      message
+    }
+    topology {
+      region
+      regionLabel
+      vpcCidr
+      waf
+      cdn
+      loadBalancer {
+        name
+        scheme
+        zones
+      }
+      zones {
+        name
+        natGateway
+        publicSubnetCidr
+        privateSubnetCidr
+        appNodes {
+          name
+          instanceType
+        }
+      }
+      database {
+        engine
+        label
+        instanceClass
+        multiAz
+        primaryZone
+        replicaZone
+        storageGb
+      }
+      redis {
+        name
+        zone
+        nodeType
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DesignPreviewQuery, DesignPreviewQueryVariables>;
+export const HistoryPageDocument = new TypedDocumentString(`
+    query HistoryPage($first: Int, $after: String, $status: ProjectStatus, $infra: InfraType) {
+  history(first: $first, after: $after, status: $status, infra: $infra) {
+    nodes {
+      id
+      serviceName
+      status
+      assignedIp
+      templateType
+      owner
+      infra
+      config
+      details
+      lastSeq
+      createdAt
+      updatedAt
+    }
+    pageInfo {
+      endCursor
+      hasNextPage
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<HistoryPageQuery, HistoryPageQueryVariables>;
+export const HistoryProjectDocument = new TypedDocumentString(`
+    query HistoryProject($id: Int!) {
+  project(id: $id) {
+    id
+    serviceName
+    status
+    assignedIp
+    templateType
+    owner
+    infra
+    config
+    details
+    lastSeq
+    createdAt
+    updatedAt
+    logs
+    errorMessage
+    resources {
+      albIp
+      webUrl
+      dbVip
+      sshTargets {
+        host
+        port
+        user
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<HistoryProjectQuery, HistoryProjectQueryVariables>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -100,6 +355,84 @@ export const MeDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
+export const MonitoringResourcesDocument = new TypedDocumentString(`
+    query MonitoringResources {
+  resources {
+    kind
+    vmName
+    ipAddress
+    projectId
+    projectName
+    status
+    cpuUsage
+    memoryUsage
+    diskUsage
+    hasMetrics
+  }
+}
+    `) as unknown as TypedDocumentString<MonitoringResourcesQuery, MonitoringResourcesQueryVariables>;
+export const MonitoringRunsDocument = new TypedDocumentString(`
+    query MonitoringRuns($first: Int!) {
+  history(first: $first) {
+    nodes {
+      id
+      serviceName
+      status
+      errorMessage
+      logs
+      lastSeq
+      updatedAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<MonitoringRunsQuery, MonitoringRunsQueryVariables>;
+export const MonitoringStatusDocument = new TypedDocumentString(`
+    query MonitoringStatus {
+  monitoringStatus {
+    metricsConfigured
+    metricsReachable
+    lastError
+  }
+}
+    `) as unknown as TypedDocumentString<MonitoringStatusQuery, MonitoringStatusQueryVariables>;
+export const ProjectChangesDocument = new TypedDocumentString(`
+    subscription ProjectChanges {
+  projectChanges {
+    id
+    serviceName
+    status
+    assignedIp
+    owner
+    infra
+    lastSeq
+    updatedAt
+    deleted
+  }
+}
+    `) as unknown as TypedDocumentString<ProjectChangesSubscription, ProjectChangesSubscriptionVariables>;
+export const ProvisionStatusDocument = new TypedDocumentString(`
+    subscription ProvisionStatus($projectId: Int!, $afterSeq: Int) {
+  provisionStatus(projectId: $projectId, afterSeq: $afterSeq) {
+    projectId
+    seq
+    kind
+    status
+    message
+    data
+    at
+  }
+}
+    `) as unknown as TypedDocumentString<ProvisionStatusSubscription, ProvisionStatusSubscriptionVariables>;
+export const ProvisionDocument = new TypedDocumentString(`
+    mutation Provision($input: ProvisionInput!) {
+  provision(input: $input) {
+    id
+    serviceName
+    status
+    lastSeq
+  }
+}
+    `) as unknown as TypedDocumentString<ProvisionMutation, ProvisionMutationVariables>;
 export const PublicSettingsDocument = new TypedDocumentString(`
     query PublicSettings {
   publicSettings {
@@ -121,3 +454,24 @@ export const SignupDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<SignupMutation, SignupMutationVariables>;
+export const TemplatesDocument = new TypedDocumentString(`
+    query Templates {
+  templates {
+    name
+    label
+    hostCount
+    roles
+  }
+}
+    `) as unknown as TypedDocumentString<TemplatesQuery, TemplatesQueryVariables>;
+export const WorkloadPoolDocument = new TypedDocumentString(`
+    query WorkloadPool {
+  workloadPool {
+    infra
+    total
+    available
+    provisioning
+    assigned
+  }
+}
+    `) as unknown as TypedDocumentString<WorkloadPoolQuery, WorkloadPoolQueryVariables>;
