@@ -198,6 +198,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const hasClient = existsSync(indexHtml);
     if (hasClient) {
       await http.register(fastifyStatic, { root: config.clientDist, wildcard: false, index: ['index.html'] });
+      // The GraphQL playground is a page of its own (client/playground.html), not a console route.
+      if (existsSync(join(config.clientDist, 'playground.html'))) {
+        http.get('/playground', (_request, reply) => reply.type('text/html').sendFile('playground.html'));
+      }
     }
     http.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0];

@@ -5,6 +5,9 @@
  *   no external host, no inline script; inline styles are allowed (Vue scoped styles and style
  *   bindings); `connect-src` adds `ws:`/`wss:` for the request's own host, since older browsers
  *   do not count WebSocket URLs of the same host as 'self'; no framing at all.
+ * - The GraphQL playground (/playground) needs no exception: GraphiQL, Monaco and Monaco's
+ *   workers are bundled files of our origin (workers fall back to script-src 'self'; none is a
+ *   blob:), its fonts are data: URLs in its CSS, and it talks to /graphql and ws(s) on this host.
  * - No `upgrade-insecure-requests`: an on-premises install may be served over plain HTTP.
  * - CORS: only the origins in CORS_ORIGINS get `Access-Control-Allow-Origin`; with none
  *   configured no cross-origin read is allowed. Never `*`, never credentials: H-CMP

@@ -78,7 +78,7 @@ describe.skipIf(!browserAvailable('console session'))('console sign-in and sessi
     await page.waitForURL('**/history?status=FAILED');
     await expect.poll(() => page.getByTestId('page-title').textContent()).toBe(ko.pages.history);
     expect(await page.locator('[data-testid="step-indicator"] [aria-current="step"]').textContent()).toContain('Operations');
-    await shot('history-coming-soon');
+    await shot('history-after-sign-in');
     await finish();
   });
 

@@ -86,7 +86,7 @@ describe.skipIf(!browserAvailable('console shell'))('console shell, in Chromium'
 
     expect(sizes.length).toBeGreaterThan(0);
     // Pages other than / are loaded on demand, not with it.
-    expect(sizes.map((s) => s.file).join(' ')).not.toMatch(/ConfigureView|SignupView|SignInModal|ComingSoonView|\/en-/);
+    expect(sizes.map((s) => s.file).join(' ')).not.toMatch(/ConfigureView|SignupView|SignInModal|MainUiView|\/en-/);
     expect(total.gzip).toBeLessThanOrEqual(JS_BUDGET_GZIP_BYTES);
     await finish();
   });

@@ -11,12 +11,11 @@ declare module 'vue-router' {
     step?: 1 | 2 | 3;
     requiresAuth?: boolean;
     requiresAdmin?: boolean;
-    /** i18n key of the page title (document title, coming-soon heading). */
+    /** i18n key of the page title (document title). */
     titleKey?: string;
   }
 }
 
-const ComingSoonView = () => import('../views/ComingSoonView.vue');
 /** `/history?first=N` picks the page size (1–100); anything else leaves the default. */
 const pageSizeOf = (raw: unknown): number | undefined => {
   const n = typeof raw === 'string' && /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
@@ -31,6 +30,6 @@ export const routes: RouteRecordRaw[] = [
   { path: '/private-console', name: 'private-console', component: () => import('../views/PrivateConsoleView.vue'), meta: { step: 2, requiresAuth: true, titleKey: 'pages.privateConsole' } },
   { path: '/history', name: 'history', component: () => import('../views/HistoryView.vue'), props: (r) => ({ pageSize: pageSizeOf(r.query.first) }), meta: { step: 3, requiresAuth: true, titleKey: 'pages.history' } },
   { path: '/monitoring', name: 'monitoring', component: () => import('../views/MonitoringView.vue'), meta: { step: 3, requiresAuth: true, titleKey: 'pages.monitoring' } },
-  { path: '/admin_users', name: 'admin-users', component: ComingSoonView, meta: { step: 3, requiresAuth: true, requiresAdmin: true, titleKey: 'pages.adminUsers' } },
+  { path: '/admin_users', name: 'admin-users', component: () => import('../views/AdminUsersView.vue'), meta: { step: 3, requiresAuth: true, requiresAdmin: true, titleKey: 'pages.adminUsers' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('../views/NotFoundView.vue'), meta: { titleKey: 'pages.notFound' } },
 ];

@@ -4,6 +4,31 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Fields left out stay as they are; a secret set to "" is cleared */
+export type AdminSettingsInput = {
+  /** Write-only */
+  awsAccessKey?: string | null | undefined;
+  awsRegion?: string | null | undefined;
+  /** Write-only */
+  awsSecretKey?: string | null | undefined;
+  esxiIp?: string | null | undefined;
+  maintenanceMode?: boolean | null | undefined;
+  maxMemory?: number | null | undefined;
+  maxVcpu?: number | null | undefined;
+  systemNotice?: string | null | undefined;
+  vcenterIp?: string | null | undefined;
+  /** Write-only */
+  vcenterPassword?: string | null | undefined;
+  vcenterUser?: string | null | undefined;
+};
+
+export type CreateUserInput = {
+  fullName?: string | null | undefined;
+  password: string;
+  role?: UserRole | null | undefined;
+  username: string;
+};
+
 /** What a provision event records */
 export type EventKind =
   | 'error'
@@ -34,6 +59,14 @@ export type ProvisionInput = {
   userName?: string | null | undefined;
 };
 
+/** Fields left out stay as they are */
+export type QuotaInput = {
+  diskGb?: number | null | undefined;
+  hosts?: number | null | undefined;
+  memoryGb?: number | null | undefined;
+  vcpu?: number | null | undefined;
+};
+
 /** A pool host, or a row derived from project resources */
 export type ResourceKind =
   | 'alb'
@@ -58,10 +91,57 @@ export type UserStatus =
   | 'pending'
   | 'rejected';
 
+export type AdminPendingUsersQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AdminPendingUsersQuery = { pendingUsers: Array<{ id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null }> };
+
+export type AdminSettingsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AdminSettingsQuery = { adminSettings: { vcenterIp: string, esxiIp: string, vcenterUser: string, vcenterPasswordSet: boolean, awsAccessKeySet: boolean, awsSecretKeySet: boolean, awsRegion: string, maintenanceMode: boolean, systemNotice: string, maxVcpu: number, maxMemory: number, updatedAt: string } };
+
+export type AdminStatsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AdminStatsQuery = { adminStats: { totalProjects: number, liveProjects: number, usedHosts: number, usedVcpu: number, usedMemory: number, usedDisk: number } };
+
+export type AdminUsersQueryVariables = Exact<{
+  status?: UserStatus | null | undefined;
+}>;
+
+
+export type AdminUsersQuery = { users: Array<{ id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null }> };
+
+export type ApproveUserMutationVariables = Exact<{
+  username: string;
+}>;
+
+
+export type ApproveUserMutation = { approveUser: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
+
+export type AuditLogQueryVariables = Exact<{
+  actor?: string | null | undefined;
+  action?: string | null | undefined;
+  result?: string | null | undefined;
+  before?: number | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type AuditLogQuery = { auditLog: { hasMore: boolean, nextBefore: number | null, entries: Array<{ id: number, at: string, actor: string | null, action: string, target: string | null, result: string, ip: string | null }> } };
+
 export type CatalogQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type CatalogQuery = { catalog: { instanceTiers: Record<string, unknown>, dbEngines: Record<string, unknown>, regions: Record<string, unknown>, environments: Record<string, unknown>, packages: Array<string>, traffic: Record<string, unknown> } };
+
+export type CreateUserMutationVariables = Exact<{
+  input: CreateUserInput;
+}>;
+
+
+export type CreateUserMutation = { createUser: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
 
 export type DeleteProjectMutationVariables = Exact<{
   id: number;
@@ -77,6 +157,13 @@ export type DesignPreviewQueryVariables = Exact<{
 
 
 export type DesignPreviewQuery = { designPreview: { serviceName: string, slug: string, region: string, nodeCount: number, currency: string, totalMonthlyUsd: number, pricingNote: string, terraform: string, cloudFormation: string, costLines: Array<{ key: string, label: string, quantity: number, unitMonthlyUsd: number, monthlyUsd: number }>, warnings: Array<{ code: string, message: string }>, topology: { region: string, regionLabel: string, vpcCidr: string, waf: boolean, cdn: boolean, loadBalancer: { name: string, scheme: string, zones: Array<string> }, zones: Array<{ name: string, natGateway: boolean, publicSubnetCidr: string, privateSubnetCidr: string, appNodes: Array<{ name: string, instanceType: string }> }>, database: { engine: string, label: string, instanceClass: string, multiAz: boolean, primaryZone: string, replicaZone: string | null, storageGb: number } | null, redis: { name: string, zone: string, nodeType: string } | null } } };
+
+export type DisableUserMutationVariables = Exact<{
+  username: string;
+}>;
+
+
+export type DisableUserMutation = { disableUser: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
 
 export type HistoryPageQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -155,6 +242,37 @@ export type PublicSettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type PublicSettingsQuery = { publicSettings: { siteName: string, systemNotice: string, maintenanceMode: boolean, database: { backend: string, fellBack: boolean } } };
 
+export type RejectUserMutationVariables = Exact<{
+  username: string;
+}>;
+
+
+export type RejectUserMutation = { rejectUser: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
+
+export type ResetUserPasswordMutationVariables = Exact<{
+  username: string;
+  newPassword: string;
+}>;
+
+
+export type ResetUserPasswordMutation = { resetUserPassword: { username: string } };
+
+export type SetUserQuotaMutationVariables = Exact<{
+  username: string;
+  quota: QuotaInput;
+}>;
+
+
+export type SetUserQuotaMutation = { setUserQuota: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
+
+export type SetUserRoleMutationVariables = Exact<{
+  username: string;
+  role: UserRole;
+}>;
+
+
+export type SetUserRoleMutation = { setUserRole: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
+
 export type SignupMutationVariables = Exact<{
   input: SignupInput;
 }>;
@@ -166,6 +284,14 @@ export type TemplatesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type TemplatesQuery = { templates: Array<{ name: string, label: string, hostCount: number, roles: Array<string> }> };
+
+export type UpdateAdminSettingsMutationVariables = Exact<{
+  input: AdminSettingsInput;
+  adminPassword: string;
+}>;
+
+
+export type UpdateAdminSettingsMutation = { updateAdminSettings: { vcenterIp: string, esxiIp: string, vcenterUser: string, vcenterPasswordSet: boolean, awsAccessKeySet: boolean, awsSecretKeySet: boolean, awsRegion: string, maintenanceMode: boolean, systemNotice: string, maxVcpu: number, maxMemory: number, updatedAt: string } };
 
 export type WorkloadPoolQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -191,6 +317,113 @@ export class TypedDocumentString<TResult, TVariables>
   }
 }
 
+export const AdminPendingUsersDocument = new TypedDocumentString(`
+    query AdminPendingUsers {
+  pendingUsers {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AdminPendingUsersQuery, AdminPendingUsersQueryVariables>;
+export const AdminSettingsDocument = new TypedDocumentString(`
+    query AdminSettings {
+  adminSettings {
+    vcenterIp
+    esxiIp
+    vcenterUser
+    vcenterPasswordSet
+    awsAccessKeySet
+    awsSecretKeySet
+    awsRegion
+    maintenanceMode
+    systemNotice
+    maxVcpu
+    maxMemory
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<AdminSettingsQuery, AdminSettingsQueryVariables>;
+export const AdminStatsDocument = new TypedDocumentString(`
+    query AdminStats {
+  adminStats {
+    totalProjects
+    liveProjects
+    usedHosts
+    usedVcpu
+    usedMemory
+    usedDisk
+  }
+}
+    `) as unknown as TypedDocumentString<AdminStatsQuery, AdminStatsQueryVariables>;
+export const AdminUsersDocument = new TypedDocumentString(`
+    query AdminUsers($status: UserStatus) {
+  users(status: $status) {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AdminUsersQuery, AdminUsersQueryVariables>;
+export const ApproveUserDocument = new TypedDocumentString(`
+    mutation ApproveUser($username: String!) {
+  approveUser(username: $username) {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ApproveUserMutation, ApproveUserMutationVariables>;
+export const AuditLogDocument = new TypedDocumentString(`
+    query AuditLog($actor: String, $action: String, $result: String, $before: Int, $first: Int) {
+  auditLog(
+    actor: $actor
+    action: $action
+    result: $result
+    before: $before
+    first: $first
+  ) {
+    entries {
+      id
+      at
+      actor
+      action
+      target
+      result
+      ip
+    }
+    hasMore
+    nextBefore
+  }
+}
+    `) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
 export const CatalogDocument = new TypedDocumentString(`
     query Catalog {
   catalog {
@@ -203,6 +436,24 @@ export const CatalogDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<CatalogQuery, CatalogQueryVariables>;
+export const CreateUserDocument = new TypedDocumentString(`
+    mutation CreateUser($input: CreateUserInput!) {
+  createUser(input: $input) {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<CreateUserMutation, CreateUserMutationVariables>;
 export const DeleteProjectDocument = new TypedDocumentString(`
     mutation DeleteProject($id: Int!) {
   deleteProject(id: $id)
@@ -270,6 +521,24 @@ export const DesignPreviewDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DesignPreviewQuery, DesignPreviewQueryVariables>;
+export const DisableUserDocument = new TypedDocumentString(`
+    mutation DisableUser($username: String!) {
+  disableUser(username: $username) {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DisableUserMutation, DisableUserMutationVariables>;
 export const HistoryPageDocument = new TypedDocumentString(`
     query HistoryPage($first: Int, $after: String, $status: ProjectStatus, $infra: InfraType) {
   history(first: $first, after: $after, status: $status, infra: $infra) {
@@ -446,6 +715,67 @@ export const PublicSettingsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PublicSettingsQuery, PublicSettingsQueryVariables>;
+export const RejectUserDocument = new TypedDocumentString(`
+    mutation RejectUser($username: String!) {
+  rejectUser(username: $username) {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RejectUserMutation, RejectUserMutationVariables>;
+export const ResetUserPasswordDocument = new TypedDocumentString(`
+    mutation ResetUserPassword($username: String!, $newPassword: String!) {
+  resetUserPassword(username: $username, newPassword: $newPassword) {
+    username
+  }
+}
+    `) as unknown as TypedDocumentString<ResetUserPasswordMutation, ResetUserPasswordMutationVariables>;
+export const SetUserQuotaDocument = new TypedDocumentString(`
+    mutation SetUserQuota($username: String!, $quota: QuotaInput!) {
+  setUserQuota(username: $username, quota: $quota) {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SetUserQuotaMutation, SetUserQuotaMutationVariables>;
+export const SetUserRoleDocument = new TypedDocumentString(`
+    mutation SetUserRole($username: String!, $role: UserRole!) {
+  setUserRole(username: $username, role: $role) {
+    id
+    username
+    fullName
+    role
+    status
+    createdAt
+    quota {
+      hosts
+      vcpu
+      memoryGb
+      diskGb
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SetUserRoleMutation, SetUserRoleMutationVariables>;
 export const SignupDocument = new TypedDocumentString(`
     mutation Signup($input: SignupInput!) {
   signup(input: $input) {
@@ -464,6 +794,24 @@ export const TemplatesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TemplatesQuery, TemplatesQueryVariables>;
+export const UpdateAdminSettingsDocument = new TypedDocumentString(`
+    mutation UpdateAdminSettings($input: AdminSettingsInput!, $adminPassword: String!) {
+  updateAdminSettings(input: $input, adminPassword: $adminPassword) {
+    vcenterIp
+    esxiIp
+    vcenterUser
+    vcenterPasswordSet
+    awsAccessKeySet
+    awsSecretKeySet
+    awsRegion
+    maintenanceMode
+    systemNotice
+    maxVcpu
+    maxMemory
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<UpdateAdminSettingsMutation, UpdateAdminSettingsMutationVariables>;
 export const WorkloadPoolDocument = new TypedDocumentString(`
     query WorkloadPool {
   workloadPool {
