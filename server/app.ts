@@ -30,6 +30,7 @@ import { MockRunner } from './runners/mock-runner.js';
 import type { Runner } from './runners/runner.js';
 import { DomainError } from './services/errors.js';
 import { ProjectEventBus } from './services/event-bus.js';
+import { LocalFeed, PgFeed, type EventFeed } from './services/event-feed.js';
 import type { Services } from './services/index.js';
 import { ProjectJournal } from './services/project-journal.js';
 import { ProjectService } from './services/projects.js';
@@ -97,6 +98,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const log = http.log;
 
   const { orm, info: database } = await openDatabase(config, log);
+  let closeFeed: (() => Promise<void>) | undefined;
+  let stopDispatcher: (() => Promise<void>) | undefined;
   try {
     const applied = await migrate(orm);
     if (applied.length) log.info({ migrations: applied }, 'database migrated');
@@ -132,17 +135,35 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (added) log.info(`workload pool: added ${added} hosts`);
 
     const bus = new ProjectEventBus();
-    const journal = new ProjectJournal(orm, bus);
+    // On PostgreSQL every instance hears every committed change (LISTEN/NOTIFY); the embedded
+    // SQLite mode is one process and publishes in-process.
+    let projects: ProjectService | undefined;
+    const feed: EventFeed =
+      database.backend === 'postgresql' && config.databaseUrl
+        ? new PgFeed({
+            url: config.databaseUrl,
+            bus,
+            logger: log,
+            loadEvents: (projectId, afterSeq, upToSeq) =>
+              projects!.storedEvents(orm.em.fork(), projectId, afterSeq, upToSeq === undefined ? 1000 : upToSeq - afterSeq),
+          })
+        : new LocalFeed(bus);
+    await feed.start();
+    closeFeed = () => feed.close();
+    const journal = new ProjectJournal(orm, feed);
     const dispatcher = new Dispatcher({
       orm,
       journal,
       pool,
+      feed,
       runner: options.runner ?? createRunner(config),
       catalog: config.catalog,
       concurrency: config.runnerConcurrency,
+      timing: config.runnerTiming,
       logger: log,
     });
-    const projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize);
+    stopDispatcher = () => dispatcher.close();
+    projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours);
     const metrics = createMetricsSource(config.prometheusUrl, log);
     const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, metrics, fork };
 
@@ -210,8 +231,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return reply.status(404).send({ detail: 'Not Found' });
     });
 
-    const recovered = await dispatcher.recover();
-    if (recovered.failed || recovered.released || recovered.resumed) log.info(recovered, 'start-up recovery');
+    const started = await dispatcher.start();
+    log.info(started, 'worker instance started');
+    const purge = setInterval(() => {
+      projects!.purgeIdempotencyKeys(orm.em.fork()).catch((err) => log.error({ err }, 'could not purge idempotency keys'));
+    }, 3_600_000);
+    purge.unref();
 
     let closed = false;
     return {
@@ -225,13 +250,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       close: async () => {
         if (closed) return;
         closed = true;
+        clearInterval(purge);
         await dispatcher.close();
         await webSocket.close();
         await http.close();
+        await feed.close();
         await orm.close();
       },
     };
   } catch (err) {
+    await stopDispatcher?.().catch(() => undefined);
+    await closeFeed?.().catch(() => undefined);
     await orm.close(true).catch(() => undefined);
     throw err;
   }

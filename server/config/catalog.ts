@@ -20,6 +20,8 @@ export interface InstanceTier {
 export interface MockStep {
   id: string;
   log: string;
+  /** What the teardown of this step logs (default: "Undoing: <log>"). */
+  teardownLog?: string;
 }
 
 /**

@@ -28,6 +28,10 @@ export interface Config {
   sessionTtlMinutes: number;
   runner: 'mock';
   runnerConcurrency: number;
+  /** Worker instances: heartbeat, takeover and shutdown timing (see runners/dispatcher.ts). */
+  runnerTiming: { heartbeatMs: number; deadAfterMs: number; pollMs: number; shutdownGraceMs: number };
+  /** How long an Idempotency-Key is remembered (at least 24 hours). */
+  idempotencyTtlHours: number;
   mockStepDelayMs: number;
   ipPools: { aws: string; vsphere: string };
   workloadPoolFile: string | undefined;
@@ -211,6 +215,13 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTtlMinutes: r.int('SESSION_TTL_MINUTES', 30, 1, 7 * 24 * 60),
     runner: r.oneOf('RUNNER', ['mock'] as const, 'mock'),
     runnerConcurrency: r.int('RUNNER_CONCURRENCY', 64, 1, 10000),
+    runnerTiming: {
+      heartbeatMs: r.int('RUNNER_HEARTBEAT_MS', 2000, 50, 600000),
+      deadAfterMs: r.int('RUNNER_DEAD_AFTER_MS', 10000, 200, 3600000),
+      pollMs: r.int('RUNNER_POLL_MS', 2000, 50, 600000),
+      shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
+    },
+    idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24, 24 * 365),
     mockStepDelayMs: r.int('MOCK_STEP_DELAY_MS', 800, 0, 600000),
     ipPools,
     workloadPoolFile,
@@ -254,6 +265,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.adminPassword !== undefined && config.adminPassword.length < 8) {
     r.problems.push('ADMIN_PASSWORD must be at least 8 characters');
+  }
+  if (config.runnerTiming.deadAfterMs < 3 * config.runnerTiming.heartbeatMs) {
+    r.problems.push('RUNNER_DEAD_AFTER_MS must be at least 3 × RUNNER_HEARTBEAT_MS, or live instances would be taken for dead');
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

@@ -1,12 +1,14 @@
 import { AuditEntry } from './audit-entry.entity.js';
+import { IdempotencyKey } from './idempotency-key.entity.js';
 import { Project } from './project.entity.js';
 import { ProvisionEvent } from './provision-event.entity.js';
 import { RevokedToken } from './revoked-token.entity.js';
+import { RunnerInstance } from './runner-instance.entity.js';
 import { Setting } from './setting.entity.js';
 import { User } from './user.entity.js';
 import { WorkloadHost } from './workload-host.entity.js';
 
-export { AuditEntry, Project, ProvisionEvent, RevokedToken, Setting, User, WorkloadHost };
+export { AuditEntry, IdempotencyKey, Project, ProvisionEvent, RevokedToken, RunnerInstance, Setting, User, WorkloadHost };
 export * from './setting.entity.js';
 export * from './project.entity.js';
 export * from './provision-event.entity.js';
@@ -14,4 +16,4 @@ export * from './user.entity.js';
 export * from './workload-host.entity.js';
 export type * from './project-details.js';
 
-export const ENTITIES = [User, Project, ProvisionEvent, WorkloadHost, Setting, AuditEntry, RevokedToken];
+export const ENTITIES = [User, Project, ProvisionEvent, WorkloadHost, Setting, AuditEntry, RevokedToken, RunnerInstance, IdempotencyKey];

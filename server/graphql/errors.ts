@@ -4,7 +4,7 @@
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { DomainError } from '../services/errors.js';
+import { DomainError, PoolExhaustedError } from '../services/errors.js';
 import { TooManyAttemptsError } from '../services/login-guard.js';
 
 export interface ErrorLogger {
@@ -42,6 +42,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     const extensions: Record<string, unknown> = { code: original.code };
     if (original.issues.length) extensions.issues = original.issues;
     if (original instanceof TooManyAttemptsError) extensions.retryAfter = original.retryAfterSeconds;
+    if (original instanceof PoolExhaustedError) Object.assign(extensions, { needed: original.needed, available: original.available });
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
   }
   const code = formatted.extensions?.code;

@@ -81,10 +81,30 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
     };
   });
 
-  app.post('/api/provision', async (request) => {
+  app.post('/api/provision', async (request, reply) => {
     const caller = await callerOf(services, request);
-    const project = await projects.provision(services.fork(), caller, request.body);
+    const header = request.headers['idempotency-key'];
+    if (Array.isArray(header)) {
+      throw invalidInput([{ loc: ['header', 'Idempotency-Key'], msg: 'send the header once', type: 'value_error' }]);
+    }
+    const { project, replayed } = await projects.provision(services.fork(), caller, request.body, { idempotencyKey: header ?? null });
+    if (replayed) reply.header('idempotent-replayed', 'true');
     return { status: 'success', message: `프로젝트 #${project.id} 생성 시작`, project_id: project.id };
+  });
+
+  // Added with the durable lifecycle (not in the original): stop a run, run a failed one again.
+  app.post('/api/provision/:id/cancel', async (request) => {
+    const caller = await callerOf(services, request);
+    const id = positiveInt((request.params as { id: string }).id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
+    const project = await projects.cancel(services.fork(), caller, id);
+    return { status: 'success', message: `프로젝트 #${id} 취소 요청`, project_id: id, project_status: project.status };
+  });
+
+  app.post('/api/provision/:id/retry', async (request) => {
+    const caller = await callerOf(services, request);
+    const id = positiveInt((request.params as { id: string }).id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
+    const project = await projects.retry(services.fork(), caller, id);
+    return { status: 'success', message: `프로젝트 #${id} 재시도 시작`, project_id: id, project_status: project.status };
   });
 
   const history = async (request: FastifyRequest) => {
@@ -100,6 +120,8 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
   app.delete('/api/provision/:id', async (request) => {
     const caller = await callerOf(services, request);
     const id = positiveInt((request.params as { id: string }).id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
+    // Answers at once; the teardown runs in the background (the project shows DELETING, as
+    // RUNNING to old clients, until it is gone). The body stays the original's.
     await projects.delete(services.fork(), caller, id);
     return { status: 'success', message: '삭제 완료' };
   });

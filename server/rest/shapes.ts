@@ -1,5 +1,17 @@
 /** The old REST contract's shapes, mapped from the domain (snake_case, as the original). */
-import type { Project } from '../entities/index.js';
+import type { Project, ProjectStatus } from '../entities/index.js';
+
+/**
+ * The old REST clients know four statuses. The two added later are shown as the old status
+ * that means the same to such a client: CANCELLED as FAILED (the run ended without resources,
+ * hosts returned), DELETING as RUNNING (work in progress, hosts still held). `details.status`
+ * keeps the exact status, and GraphQL shows it everywhere.
+ */
+export function legacyStatus(status: ProjectStatus): 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' {
+  if (status === 'CANCELLED') return 'FAILED';
+  if (status === 'DELETING') return 'RUNNING';
+  return status;
+}
 import type { ResourceRow } from '../services/resources.js';
 
 /** The original's `created_at`: ISO 8601 with microseconds and no zone; always UTC here. */
@@ -11,7 +23,7 @@ export function historyItem(p: Project) {
   return {
     id: p.id,
     service_name: p.serviceName,
-    status: p.status,
+    status: legacyStatus(p.status),
     assigned_ip: p.assignedIp ?? '',
     template_type: p.templateType,
     created_at: pythonIsoUtc(p.createdAt),

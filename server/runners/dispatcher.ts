@@ -1,17 +1,30 @@
 /**
- * Runs PENDING projects in the background, a bounded number at a time. For each job it
- * takes the hosts (atomically, with the RUNNING status), drives the runner through a context,
- * saves every change through the journal (which publishes after commit), and on any failure
- * records the error on the project and returns its hosts. It never throws at its caller.
+ * The worker side of every server instance. The `projects` table is the job queue: a project
+ * that is PENDING, DELETING, or RUNNING without an owner (handed back, or left by a dead
+ * instance) is a job. An instance claims one with a single locking query (`FOR UPDATE SKIP
+ * LOCKED` on PostgreSQL; SQLite has one writer) and marks it with its id in `claimed_by`, in
+ * the same transaction that records the new status. Every later write of the job re-reads the
+ * locked row and goes on only while `claimed_by` is still this instance and no cancel or
+ * delete is pending: that check is the fence that keeps a job from running twice, even when an
+ * instance that was thought dead wakes up.
+ *
+ * Instances heartbeat in `runner_instances`. One whose heartbeat is older than
+ * RUNNER_DEAD_AFTER_MS is removed by any other, and its projects lose their owner, so they are
+ * claimed again: a resumable runner continues from its last checkpoint, any other ends FAILED
+ * with "interrupted" and returns its hosts. On shutdown an instance stops claiming, stops its
+ * jobs at their next safe point and hands them back (owner cleared) for another instance, or
+ * itself after a restart, to resume.
  */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../config/catalog.js';
-import type { Orm } from '../db/orm.js';
-import { Project } from '../entities/index.js';
-import { PoolExhaustedError } from '../services/errors.js';
-import { ProjectGoneError, type ProjectJournal } from '../services/project-journal.js';
-import { PROJECT_DELETED_REASON, type ProvisionQueue } from '../services/projects.js';
+import { backendOf, type Orm } from '../db/orm.js';
+import { Project, RunnerInstance, type PendingAction, type ProjectDetails } from '../entities/index.js';
+import type { ControlMessage, EventFeed } from '../services/event-feed.js';
+import { ProjectGoneError, type EventDraft, type JournalTx, type ProjectJournal } from '../services/project-journal.js';
+import type { ProvisionQueue } from '../services/projects.js';
 import { specFromDetails } from '../services/provision-input.js';
-import type { AllocatedHost, WorkloadPool } from '../services/workload-pool.js';
+import type { WorkloadPool } from '../services/workload-pool.js';
 import { RunAbortedError, type Runner, type RunnerContext } from './runner.js';
 
 export interface DispatcherLogger {
@@ -20,166 +33,460 @@ export interface DispatcherLogger {
   error(obj: object | string, msg?: string): void;
 }
 
+export interface DispatcherTiming {
+  /** How often this instance refreshes its heartbeat. */
+  heartbeatMs: number;
+  /** An instance silent for this long is dead; its jobs are taken over. */
+  deadAfterMs: number;
+  /** How often to look for dead instances and unclaimed jobs (besides notifications). */
+  pollMs: number;
+  /** On shutdown, how long to wait for running jobs to reach a safe point. */
+  shutdownGraceMs: number;
+}
+
 export interface DispatcherDeps {
   orm: Orm;
   journal: ProjectJournal;
   pool: WorkloadPool;
   runner: Runner;
   catalog: Catalog;
+  feed: EventFeed;
   concurrency: number;
+  timing: DispatcherTiming;
   logger: DispatcherLogger;
 }
 
 export const RESTART_REASON = 'interrupted by server restart';
 export const SHUTDOWN_REASON = 'interrupted by server shutdown';
+export const CANCELLED_LOG = 'Cancelled; hosts returned to the pool';
+
+/** Why a job's signal was aborted. */
+type StopReason = PendingAction | 'handoff';
+
+/** A cancel or delete is pending on the project. */
+class StopRequested extends Error {
+  constructor(readonly action: PendingAction) {
+    super(`stop requested: ${action}`);
+  }
+}
+
+/** Another instance owns the project now (this one was thought dead): let go silently. */
+class ClaimLostError extends Error {
+  constructor(projectId: number) {
+    super(`project ${projectId} is no longer claimed by this instance`);
+  }
+}
+
+type Plan = 'run' | 'teardown';
+
+interface ClaimedJob {
+  projectId: number;
+  plan: Plan;
+  owner: string;
+  details: ProjectDetails;
+  completedSteps: string[];
+  hosts: { vmName: string; ipAddress: string }[];
+}
 
 interface ActiveJob {
   controller: AbortController;
   done: Promise<void>;
 }
 
+export interface StartReport {
+  instanceId: string;
+  /** Projects whose owner was dead (or, on SQLite, any earlier process) and are claimable again. */
+  reclaimed: number;
+  /** Hosts held by no live project, returned to the pool. */
+  released: number;
+}
+
 export class Dispatcher implements ProvisionQueue {
-  private readonly waiting: number[] = [];
-  private readonly waitingSet = new Set<number>();
+  readonly instanceId: string;
+  private readonly postgres: boolean;
   private readonly active = new Map<number, ActiveJob>();
-  private closing = false;
+  private stopping = false;
+  private started = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private timers: NodeJS.Timeout[] = [];
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly deps: DispatcherDeps) {}
-
-  enqueue(projectId: number): void {
-    if (this.closing || this.waitingSet.has(projectId) || this.active.has(projectId)) return;
-    this.waiting.push(projectId);
-    this.waitingSet.add(projectId);
-    this.pump();
+  constructor(private readonly deps: DispatcherDeps) {
+    this.instanceId = `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.postgres = backendOf(deps.orm) === 'postgresql';
   }
 
-  async abort(projectId: number, reason: string): Promise<void> {
-    if (this.waitingSet.delete(projectId)) this.waiting.splice(this.waiting.indexOf(projectId), 1);
-    const job = this.active.get(projectId);
-    if (!job) return;
-    job.controller.abort(reason);
-    await job.done;
+  /** Registers the instance, takes over jobs of dead ones, and starts claiming. */
+  async start(): Promise<StartReport> {
+    const em = this.deps.orm.em.fork();
+    const now = new Date();
+    em.create(RunnerInstance, { id: this.instanceId, hostname: hostname().slice(0, 255), pid: process.pid, startedAt: now, heartbeatAt: now });
+    await em.flush();
+    if (!this.postgres) {
+      // The embedded database belongs to one process: whoever registered before is gone.
+      await em.nativeDelete(RunnerInstance, { id: { $ne: this.instanceId } });
+    }
+    this.deps.feed.onJobs(() => this.wake());
+    this.deps.feed.onControl((message) => this.onControl(message));
+    const reclaimed = await this.sweep();
+    const released = await this.deps.journal.transact((tx) => this.deps.pool.releaseOrphans(tx.em));
+    this.started = true;
+    const { heartbeatMs, pollMs } = this.deps.timing;
+    this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
+    this.timers.push(
+      setInterval(() => {
+        this.sweep()
+          .then(() => this.wake())
+          .catch((err) => this.deps.logger.error({ err }, 'dispatcher sweep failed'));
+      }, pollMs),
+    );
+    for (const t of this.timers) t.unref();
+    this.wake();
+    return { instanceId: this.instanceId, reclaimed, released };
   }
 
-  /** Jobs waiting or running. */
-  get load(): { waiting: number; running: number } {
-    return { waiting: this.waiting.length, running: this.active.size };
+  /** A new job exists: this instance looks at once, the others when the feed tells them. */
+  enqueue(): void {
+    this.wake();
+    this.deps.feed.announceJobs().catch((err) => this.deps.logger.warn({ err }, 'could not announce a job'));
   }
 
-  /** Resolves when no job waits or runs (tests and shutdown). */
+  /** Asks whichever instance runs the project to stop it at its next safe point. */
+  async requestStop(projectId: number, action: PendingAction): Promise<void> {
+    await this.deps.feed.sendControl({ projectId, action });
+  }
+
+  /** Jobs running on this instance. */
+  get load(): { running: number; instance: string } {
+    return { running: this.active.size, instance: this.instanceId };
+  }
+
+  /** Resolves when this instance runs no job and found nothing more to claim (tests). */
   whenIdle(): Promise<void> {
-    if (this.waiting.length === 0 && this.active.size === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /**
-   * Start-up recovery: runs left RUNNING by a dead process are failed with the reason and
-   * their hosts returned; hosts held by no live project are freed; PENDING ones are run.
-   */
-  async recover(): Promise<{ failed: number; released: number; resumed: number }> {
-    const em = this.deps.orm.em.fork();
-    const running = await em.find(Project, { status: 'RUNNING' }, { fields: ['id'], orderBy: { id: 'asc' } });
-    for (const { id } of running) {
-      await this.deps.journal.write(id, async ({ em: tem, project }) => {
-        if (project.status !== 'RUNNING') return [];
-        await this.deps.pool.release(tem, id);
-        return [{ kind: 'error', message: RESTART_REASON }];
-      });
-    }
-    const released = await this.deps.pool.releaseOrphans(em);
-    const pending = await em.find(Project, { status: 'PENDING' }, { fields: ['id'], orderBy: { id: 'asc' } });
-    for (const { id } of pending) this.enqueue(id);
-    return { failed: running.length, released, resumed: pending.length };
-  }
-
-  /** Stops taking jobs, aborts running ones (they end FAILED with the reason) and waits for them. */
+  /** Stops claiming, stops running jobs at their next safe point, hands them back, leaves. */
   async close(): Promise<void> {
-    this.closing = true;
-    this.waiting.length = 0;
-    this.waitingSet.clear();
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
     const jobs = [...this.active.values()];
-    for (const job of jobs) job.controller.abort(SHUTDOWN_REASON);
-    await Promise.all(jobs.map((j) => j.done));
+    for (const job of jobs) job.controller.abort('handoff' satisfies StopReason);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.deps.timing.shutdownGraceMs);
+    });
+    await Promise.race([Promise.all(jobs.map((j) => j.done)), grace]);
+    clearTimeout(timer);
+    if (this.started) {
+      await this.deps.orm.em.fork().nativeDelete(RunnerInstance, { id: this.instanceId }).catch(() => undefined);
+    }
+    this.resolveIdle();
   }
 
-  private pump(): void {
-    while (!this.closing && this.active.size < this.deps.concurrency && this.waiting.length > 0) {
-      const projectId = this.waiting.shift()!;
-      this.waitingSet.delete(projectId);
-      const controller = new AbortController();
-      const done = this.execute(projectId, controller.signal)
-        .catch((err) => this.deps.logger.error({ err, projectId }, 'provisioning job crashed'))
-        .finally(() => {
-          this.active.delete(projectId);
-          this.pump();
-          if (this.waiting.length === 0 && this.active.size === 0) {
-            const waiters = this.idleWaiters;
-            this.idleWaiters = [];
-            for (const w of waiters) w();
-          }
-        });
-      this.active.set(projectId, { controller, done });
+  private isIdle(): boolean {
+    return this.active.size === 0 && !this.pumping;
+  }
+
+  private resolveIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onControl(message: ControlMessage): void {
+    this.active.get(message.projectId)?.controller.abort(message.action satisfies StopReason);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const em = this.deps.orm.em.fork();
+      const conn = em.getConnection();
+      const changed = this.postgres
+        ? Number((await conn.execute('update runner_instances set heartbeat_at = now() where id = ?', [this.instanceId], 'run')).affectedRows ?? 0)
+        : await em.nativeUpdate(RunnerInstance, { id: this.instanceId }, { heartbeatAt: new Date() });
+      if (changed === 0 && !this.stopping) {
+        // Another instance took us for dead (our jobs lost their owner and stop at their next
+        // write); register again so we may claim new work.
+        this.deps.logger.warn({ instance: this.instanceId }, 'this instance was taken for dead; registering again');
+        const now = new Date();
+        em.create(RunnerInstance, { id: this.instanceId, hostname: hostname().slice(0, 255), pid: process.pid, startedAt: now, heartbeatAt: now });
+        await em.flush();
+      }
+    } catch (err) {
+      this.deps.logger.error({ err }, 'heartbeat failed');
     }
   }
 
-  private async execute(projectId: number, signal: AbortSignal): Promise<void> {
-    const { journal, pool, catalog, runner } = this.deps;
-    const project = await this.deps.orm.em.fork().findOne(Project, projectId);
-    if (!project || project.status !== 'PENDING') return;
-    const spec = specFromDetails(project.details, project.owner, catalog);
-    const allocationLog = { kind: 'log', message: catalog.provisioning.allocationLog } as const;
+  /** Removes dead instances and clears the owner of projects nobody alive holds; returns how many. */
+  private async sweep(): Promise<number> {
+    const em = this.deps.orm.em.fork();
+    const conn = em.getConnection();
+    const { deadAfterMs } = this.deps.timing;
+    if (this.postgres) {
+      await conn.execute(
+        `delete from runner_instances where id <> ? and heartbeat_at < now() - (? * interval '1 millisecond')`,
+        [this.instanceId, deadAfterMs],
+        'run',
+      );
+    } else {
+      await em.nativeDelete(RunnerInstance, { id: { $ne: this.instanceId }, heartbeatAt: { $lt: new Date(Date.now() - deadAfterMs) } });
+    }
+    const result = await conn.execute(
+      `update projects set claimed_by = null where claimed_by is not null and claimed_by not in (select id from runner_instances)`,
+      [],
+      'run',
+    );
+    const reclaimed = Number(result.affectedRows ?? result.changes ?? 0);
+    if (reclaimed) this.deps.logger.warn({ reclaimed }, 'took over projects of instances that stopped');
+    return reclaimed;
+  }
 
-    let hosts: AllocatedHost[] = [];
-    try {
-      await journal.write(projectId, async ({ em, project: locked }) => {
-        if (locked.status !== 'PENDING') throw new ProjectGoneError(projectId);
-        hosts = await pool.allocate(em, locked.infra, spec.hostCount, projectId, locked.owner);
-        return [allocationLog, { kind: 'status', status: 'RUNNING' }];
-      });
-    } catch (err) {
-      if (err instanceof ProjectGoneError) return;
-      if (!(err instanceof PoolExhaustedError)) throw err;
-      await journal.append(projectId, allocationLog, { kind: 'error', message: err.message }).catch(ignoreGone);
+  private wake(): void {
+    if (this.stopping || !this.started) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
       return;
     }
+    this.pumping = true;
+    void this.pump()
+      .catch((err) => this.deps.logger.error({ err }, 'dispatcher could not claim jobs'))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain && !this.stopping) {
+          this.wake();
+          return;
+        }
+        if (this.isIdle()) this.resolveIdle();
+      });
+  }
 
+  private async pump(): Promise<void> {
+    do {
+      this.pumpAgain = false;
+      while (!this.stopping && this.active.size < this.deps.concurrency) {
+        const claimed = await this.claimNext();
+        if (claimed === null) break;
+        if (claimed !== 'skip') this.launch(claimed);
+      }
+    } while (this.pumpAgain && !this.stopping && this.active.size < this.deps.concurrency);
+  }
+
+  /** Claims one job, or settles one that needs no run (interrupted non-resumable, pending cancel). */
+  private async claimNext(): Promise<ClaimedJob | 'skip' | null> {
+    const { journal, pool, runner } = this.deps;
+    return journal.transact(async (tx) => {
+      const rows: { id: number }[] = await tx.em.getConnection().execute(
+        `select id from projects where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')
+          order by id limit 1${this.postgres ? ' for update skip locked' : ''}`,
+        [],
+        'all',
+        tx.em.getTransactionContext(),
+      );
+      if (rows.length === 0) return null;
+      const project = await tx.lock(rows[0].id);
+      if (!project || project.claimedBy) return 'skip';
+      const id = project.id;
+      project.claimedBy = this.instanceId;
+      let plan: Plan;
+      if (project.status === 'PENDING') {
+        plan = 'run';
+        tx.append(project, { kind: 'status', status: 'RUNNING' });
+      } else if (project.status === 'DELETING') {
+        plan = 'teardown';
+        tx.append(project, { kind: 'log', message: `Tearing down (instance ${this.instanceId})` });
+      } else if (project.pendingAction === 'cancel') {
+        await this.settleCancel(tx, project);
+        return 'skip';
+      } else if (project.pendingAction === 'delete') {
+        plan = 'teardown';
+        this.enterDeleting(tx, project);
+      } else if (runner.resumable) {
+        plan = 'run';
+        const done = project.completedSteps?.length ?? 0;
+        tx.append(project, { kind: 'log', message: `Resumed by instance ${this.instanceId} after an interruption (${done} steps already done)` });
+      } else {
+        await pool.release(tx.em, id);
+        project.claimedBy = null;
+        tx.append(project, { kind: 'error', message: RESTART_REASON });
+        return 'skip';
+      }
+      const hosts = await pool.hostsOf(tx.em, id);
+      return {
+        projectId: id,
+        plan,
+        owner: project.owner,
+        details: project.details,
+        completedSteps: [...(project.completedSteps ?? [])],
+        hosts: hosts.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress })),
+      };
+    });
+  }
+
+  private launch(job: ClaimedJob): void {
+    const controller = new AbortController();
+    const done = this.execute(job, controller.signal)
+      .catch((err) => this.deps.logger.error({ err, projectId: job.projectId }, 'provisioning job crashed'))
+      .finally(() => {
+        this.active.delete(job.projectId);
+        if (this.stopping) {
+          if (this.active.size === 0) this.resolveIdle();
+          return;
+        }
+        this.wake();
+      });
+    this.active.set(job.projectId, { controller, done });
+  }
+
+  private enterDeleting(tx: JournalTx, project: Project): void {
+    project.pendingAction = null;
+    tx.append(project, { kind: 'status', status: 'DELETING' });
+  }
+
+  private async settleCancel(tx: JournalTx, project: Project): Promise<void> {
+    await this.deps.pool.release(tx.em, project.id);
+    project.pendingAction = null;
+    project.claimedBy = null;
+    tx.append(project, { kind: 'log', message: CANCELLED_LOG }, { kind: 'status', status: 'CANCELLED' });
+  }
+
+  /** One journal transaction of a claimed job, fenced by the claim and pending actions. */
+  private jobWrite(projectId: number, fn: (tx: JournalTx, project: Project) => Promise<void> | void, honourStops = true): Promise<void> {
+    return this.deps.journal.transact(async (tx) => {
+      const project = await tx.lock(projectId);
+      if (!project) throw new ProjectGoneError(projectId);
+      if (project.claimedBy !== this.instanceId) throw new ClaimLostError(projectId);
+      if (honourStops && project.pendingAction) throw new StopRequested(project.pendingAction);
+      await fn(tx, project);
+    });
+  }
+
+  private context(job: ClaimedJob, signal: AbortSignal): RunnerContext {
+    const completed = new Set(job.completedSteps);
     const ensureLive = () => {
       if (signal.aborted) throw new RunAbortedError(String(signal.reason));
     };
-    const ctx: RunnerContext = {
-      projectId,
-      spec,
-      hosts: hosts.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress })),
+    return {
+      projectId: job.projectId,
+      spec: specFromDetails(job.details, job.owner, this.deps.catalog),
+      hosts: job.hosts,
       signal,
+      completedSteps: completed,
       log: async (message) => {
         ensureLive();
-        await journal.append(projectId, { kind: 'log', message });
+        await this.jobWrite(job.projectId, (tx, p) => tx.append(p, { kind: 'log', message }), job.plan === 'run');
       },
-      reportResources: async (resources) => {
+      completeStep: async (stepId, log, resources) => {
         ensureLive();
-        await journal.append(projectId, { kind: 'resources', resources });
+        await this.jobWrite(
+          job.projectId,
+          (tx, p) => {
+            const drafts: EventDraft[] = [];
+            if (log) drafts.push({ kind: 'log', message: log });
+            if (resources) drafts.push({ kind: 'resources', resources });
+            p.completedSteps = [...(p.completedSteps ?? []), stepId];
+            if (drafts.length) tx.append(p, ...drafts);
+            else tx.touch(p);
+          },
+          job.plan === 'run',
+        );
+        completed.add(stepId);
       },
     };
+  }
+
+  private async execute(job: ClaimedJob, signal: AbortSignal): Promise<void> {
+    if (job.plan === 'run') {
+      const next = await this.run(job, signal);
+      if (next !== 'teardown') return;
+      job.plan = 'teardown';
+    }
+    await this.teardown(job, signal);
+  }
+
+  /** Runs the runner; answers 'teardown' when a delete stopped it and the teardown follows. */
+  private async run(job: ClaimedJob, signal: AbortSignal): Promise<'done' | 'teardown'> {
+    const { pool, catalog, runner } = this.deps;
+    const ctx = this.context(job, signal);
     try {
       await runner.run(ctx);
-      ensureLive();
-      await journal.write(projectId, async ({ em }) => {
-        await pool.markAssigned(em, projectId);
-        return [
-          { kind: 'log', message: catalog.provisioning.completedLog },
-          { kind: 'status', status: 'COMPLETED' },
-        ];
+      if (signal.aborted) throw new RunAbortedError(String(signal.reason));
+      await this.jobWrite(job.projectId, async (tx, p) => {
+        await pool.markAssigned(tx.em, p.id);
+        p.claimedBy = null;
+        tx.append(p, { kind: 'log', message: catalog.provisioning.completedLog }, { kind: 'status', status: 'COMPLETED' });
       });
+      return 'done';
     } catch (err) {
-      if (err instanceof ProjectGoneError || signal.reason === PROJECT_DELETED_REASON) return;
-      const message = signal.aborted ? String(signal.reason) : errorMessage(err);
-      await journal
-        .write(projectId, async ({ em }) => {
-          await pool.release(em, projectId);
-          return [{ kind: 'error', message }];
-        })
-        .catch(ignoreGone);
+      if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return 'done';
+      const reason = signal.aborted ? (signal.reason as StopReason) : null;
+      let outcome: 'done' | 'teardown' = 'done';
+      await this.jobWrite(
+        job.projectId,
+        async (tx, p) => {
+          const action = p.pendingAction ?? (err instanceof StopRequested ? err.action : null);
+          if (action === 'delete') {
+            this.enterDeleting(tx, p);
+            outcome = 'teardown';
+          } else if (action === 'cancel') {
+            await this.settleCancel(tx, p);
+          } else if (reason === 'handoff') {
+            if (runner.resumable) {
+              p.claimedBy = null;
+              tx.append(p, { kind: 'log', message: `Handed back by instance ${this.instanceId} (shutting down); it resumes on the next instance` });
+            } else {
+              await pool.release(tx.em, p.id);
+              p.claimedBy = null;
+              tx.append(p, { kind: 'error', message: SHUTDOWN_REASON });
+            }
+          } else {
+            await pool.release(tx.em, p.id);
+            p.claimedBy = null;
+            tx.append(p, { kind: 'error', message: errorMessage(err) });
+          }
+        },
+        false,
+      ).catch(ignoreLost);
+      return outcome;
+    }
+  }
+
+  /** Undoes what the run created, returns the hosts and removes the project. */
+  private async teardown(job: ClaimedJob, signal: AbortSignal): Promise<void> {
+    const { pool, runner } = this.deps;
+    const ctx = this.context(job, signal);
+    try {
+      await runner.teardown(ctx);
+      if (signal.aborted) throw new RunAbortedError(String(signal.reason));
+      await this.jobWrite(
+        job.projectId,
+        async (tx, p) => {
+          await pool.release(tx.em, p.id);
+          await tx.remove(p);
+        },
+        false,
+      );
+    } catch (err) {
+      if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return;
+      await this.jobWrite(
+        job.projectId,
+        async (tx, p) => {
+          p.claimedBy = null;
+          if (signal.aborted && signal.reason === 'handoff') {
+            tx.append(p, { kind: 'log', message: `Teardown handed back by instance ${this.instanceId} (shutting down)` });
+          } else {
+            // What the teardown could not remove may still exist: the hosts stay held, and a
+            // second delete tries again.
+            tx.append(p, { kind: 'error', message: `Teardown failed: ${errorMessage(err)}` });
+          }
+        },
+        false,
+      ).catch(ignoreLost);
     }
   }
 }
@@ -189,6 +496,6 @@ function errorMessage(err: unknown): string {
   return text.slice(0, 2000) || 'provisioning failed';
 }
 
-function ignoreGone(err: unknown): void {
-  if (!(err instanceof ProjectGoneError)) throw err;
+function ignoreLost(err: unknown): void {
+  if (!(err instanceof ProjectGoneError) && !(err instanceof ClaimLostError)) throw err;
 }

@@ -44,20 +44,38 @@ export function mockResources(ctx: Pick<RunnerContext, 'spec' | 'hosts'>, p: Cat
   };
 }
 
+/** Checkpoint id of the step that reports resources, after the configured steps. */
+export const RESOURCES_STEP = 'resources';
+export const teardownStepId = (stepId: string) => `teardown:${stepId}`;
+
 export class MockRunner implements Runner {
   readonly name = 'mock';
+  /** Every step only logs and the resources are derived from the hosts: safe to redo. */
+  readonly resumable = true;
 
   constructor(private readonly options: MockRunnerOptions) {}
 
   async run(ctx: RunnerContext): Promise<void> {
     for (const step of this.options.steps) {
+      if (ctx.completedSteps.has(step.id)) continue;
       await sleep(this.options.stepDelayMs, ctx.signal);
-      await ctx.log(step.log);
       if (ctx.spec.mockFailAt === step.id) {
+        await ctx.log(step.log);
         throw new Error(`Mock failure injected at step "${step.id}" (${step.log})`);
       }
+      await ctx.completeStep(step.id, step.log);
     }
+    if (ctx.completedSteps.has(RESOURCES_STEP)) return;
     await sleep(this.options.stepDelayMs, ctx.signal);
-    await ctx.reportResources(mockResources(ctx, this.options.provisioning));
+    await ctx.completeStep(RESOURCES_STEP, null, mockResources(ctx, this.options.provisioning));
+  }
+
+  /** Undoes the completed steps in reverse order, one logged and checkpointed step each. */
+  async teardown(ctx: RunnerContext): Promise<void> {
+    for (const step of [...this.options.steps].reverse()) {
+      if (!ctx.completedSteps.has(step.id) || ctx.completedSteps.has(teardownStepId(step.id))) continue;
+      await sleep(this.options.stepDelayMs, ctx.signal);
+      await ctx.completeStep(teardownStepId(step.id), step.teardownLog ?? `Undoing: ${step.log}`);
+    }
   }
 }

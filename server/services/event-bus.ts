@@ -80,6 +80,11 @@ export class ProjectEventBus {
     };
   }
 
+  /** Projects that have at least one subscriber. */
+  watchedProjects(): number[] {
+    return [...this.topics.keys()];
+  }
+
   subscriberCount(projectId?: number): number {
     if (projectId !== undefined) return this.topics.get(projectId)?.size ?? 0;
     let total = 0;

@@ -1,12 +1,14 @@
 /**
  * The one writer of a project's progress. Each write runs in a transaction with the project
  * row locked, appends numbered events, updates `status`, `assigned_ip` and `details` so they
- * always agree with the events, and publishes the events only after the commit.
+ * always agree with the events, and hands them to the event feed, which delivers them only
+ * once the transaction committed.
  */
 import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
-import { Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
-import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
+import { IdempotencyKey, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
+import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
+import type { EventFeed, FeedMessage } from './event-feed.js';
 
 export type EventDraft =
   | { kind: 'status'; status: ProjectStatus }
@@ -97,14 +99,86 @@ function applyDraft(em: EntityManager, project: Project, draft: EventDraft, at: 
   });
 }
 
+/**
+ * One transaction of journal work: lock projects, append events to them, remove them. What it
+ * did is sent to listeners through the feed (inside the transaction on PostgreSQL, after the
+ * commit in the embedded mode).
+ */
+export class JournalTx {
+  private readonly touched = new Map<number, { project: Project; events: ProvisionEvent[] }>();
+  private readonly removed: Project[] = [];
+
+  constructor(
+    readonly em: EntityManager,
+    private readonly lockMode: LockMode | undefined,
+  ) {}
+
+  /** Loads the project, locked against concurrent writers where the database can. */
+  async lock(projectId: number): Promise<Project | null> {
+    return this.em.findOne(Project, projectId, { lockMode: this.lockMode, refresh: true });
+  }
+
+  /** Appends events to a project loaded in this transaction (or just created and flushed). */
+  append(project: Project, ...drafts: EventDraft[]): void {
+    let entry = this.touched.get(project.id);
+    if (!entry) {
+      entry = { project, events: [] };
+      this.touched.set(project.id, entry);
+    }
+    const at = new Date();
+    for (const draft of drafts) entry.events.push(applyDraft(this.em, project, draft, at));
+  }
+
+  /** Marks the project as changed (a list view should redraw it) without an event. */
+  touch(project: Project): void {
+    if (!this.touched.has(project.id)) this.touched.set(project.id, { project, events: [] });
+    project.updatedAt = new Date();
+  }
+
+  /** Deletes the project with its events and idempotency keys; its streams end after the commit. */
+  async remove(project: Project): Promise<void> {
+    this.touched.delete(project.id);
+    await this.em.nativeDelete(ProvisionEvent, { projectId: project.id });
+    await this.em.nativeDelete(IdempotencyKey, { projectId: project.id });
+    this.em.remove(project);
+    this.removed.push(project);
+  }
+
+  /** Flushes and returns what listeners must be told. */
+  async finish(): Promise<FeedMessage[]> {
+    await this.em.flush();
+    const messages: FeedMessage[] = [];
+    for (const { project, events } of this.touched.values()) {
+      messages.push({ events: events.map(toEventRecord), change: toChangeRecord(project) });
+    }
+    for (const project of this.removed) {
+      messages.push({ events: [], change: toChangeRecord(project, true), closed: project.id });
+    }
+    return messages;
+  }
+}
+
 export class ProjectJournal {
   private readonly lockMode: LockMode | undefined;
 
   constructor(
     private readonly orm: Orm,
-    private readonly bus: ProjectEventBus,
+    private readonly feed: EventFeed,
   ) {
     this.lockMode = backendOf(orm) === 'postgresql' ? LockMode.PESSIMISTIC_WRITE : undefined;
+  }
+
+  /** Runs `fn` in one transaction; listeners hear of its changes only once it committed. */
+  async transact<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager = this.orm.em.fork()): Promise<T> {
+    const { result, messages } = await em.transactional(async (tem) => {
+      const tx = new JournalTx(tem, this.lockMode);
+      const result = await fn(tx);
+      const messages = await tx.finish();
+      for (const message of messages) await this.feed.publishInTransaction(tem, message);
+      return { result, messages };
+    });
+    for (const message of messages) this.feed.afterCommit(message);
+    return result;
   }
 
   /** Loads the project inside a transaction, locked against concurrent writers where the database can. */
@@ -119,23 +193,16 @@ export class ProjectJournal {
   async write(
     projectId: number,
     build: (scope: JournalScope) => Promise<EventDraft[]> | EventDraft[],
-  ): Promise<ProjectEventRecord[]> {
-    const { records, change } = await this.orm.em.fork().transactional(async (em) => {
-      const project = await this.lockProject(em, projectId);
+  ): Promise<void> {
+    await this.transact(async (tx) => {
+      const project = await tx.lock(projectId);
       if (!project) throw new ProjectGoneError(projectId);
-      const drafts = await build({ em, project });
-      const at = new Date();
-      const events = drafts.map((draft) => applyDraft(em, project, draft, at));
-      await em.flush();
-      return { records: events.map(toEventRecord), change: events.length ? toChangeRecord(project) : null };
+      tx.append(project, ...(await build({ em: tx.em, project })));
     });
-    for (const record of records) this.bus.publish(record);
-    if (change) this.bus.publishChange(change);
-    return records;
   }
 
   /** Appends drafts with no other work. */
-  append(projectId: number, ...drafts: EventDraft[]): Promise<ProjectEventRecord[]> {
+  append(projectId: number, ...drafts: EventDraft[]): Promise<void> {
     return this.write(projectId, () => drafts);
   }
 }

@@ -3,36 +3,51 @@
  * takes the caller first and checks access before anything else; another user's project is
  * "not found", never its data.
  */
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { createHash } from 'node:crypto';
+import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
 import type { Catalog } from '../config/catalog.js';
 import {
+  IdempotencyKey,
   Project,
   PROJECT_STATUSES,
   ProvisionEvent,
   User,
   INFRA_TYPES,
   type InfraType,
+  type PendingAction,
   type ProjectStatus,
   TERMINAL_STATUSES,
 } from '../entities/index.js';
-import { forbidden, invalidInput, notFound } from './errors.js';
+import { DomainError, forbidden, invalidInput, notFound } from './errors.js';
 import { followEvents } from './event-stream.js';
 import { followChanges } from './change-stream.js';
 import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
-import { parseProvisionInput } from './provision-input.js';
-import { toChangeRecord, toEventRecord, type ProjectJournal } from './project-journal.js';
+import { parseProvisionInput, specFromDetails } from './provision-input.js';
+import { toEventRecord, type ProjectJournal } from './project-journal.js';
 import type { AuditLog } from './audit.js';
 import type { QuotaService } from './quotas.js';
 import { assertAcceptingOrders } from './settings.js';
 import { orderSize } from './sizing.js';
 import type { WorkloadPool } from './workload-pool.js';
 
-/** What the provisioning rules need from the background worker (the dispatcher). */
+/** What the provisioning rules need from the background workers (the dispatcher). */
 export interface ProvisionQueue {
+  /** A job is waiting (PENDING or DELETING): some instance should claim it. */
   enqueue(projectId: number): void;
-  /** Stops the project's run, if any, and waits until it has let go. */
-  abort(projectId: number, reason: string): Promise<void>;
+  /** Tells the instance running the project to stop it at its next safe point. */
+  requestStop(projectId: number, action: PendingAction): Promise<void>;
+}
+
+export interface ProvisionOptions {
+  /** Same key and body → the same project; same key, other body → 422. Scoped to the caller. */
+  idempotencyKey?: string | null;
+}
+
+export interface ProvisionResult {
+  project: Project;
+  /** The key had been used with this body before: this is that project, nothing new was made. */
+  replayed: boolean;
 }
 
 export interface HistoryFilter {
@@ -49,9 +64,25 @@ export interface HistoryPage {
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
-/** Abort reason the worker recognises: the delete cleans up, the worker just lets go. */
-export const PROJECT_DELETED_REASON = 'project deleted';
 export const MAX_EVENTS_PAGE = 1000;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+const conflict = (message: string) => new DomainError('CONFLICT', message);
+
+/** JSON with object keys sorted at every level, so equal bodies hash alike. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
 
 export function encodeCursor(id: number): string {
   return Buffer.from(`project:${id}`).toString('base64url');
@@ -73,29 +104,68 @@ export class ProjectService {
     private readonly quotas: QuotaService,
     private readonly audit: AuditLog,
     private readonly maxPageSize: number,
+    private readonly idempotencyTtlHours: number = 24,
   ) {}
 
-  /** Records the order as PENDING and hands it to the background worker; answers at once. */
-  async provision(em: EntityManager, caller: Principal | null, raw: unknown): Promise<Project> {
+  /**
+   * Takes the hosts and records the order as PENDING in one transaction, then hands it to the
+   * background workers; answers at once. Too few free hosts is a CONFLICT (409) naming how
+   * many were needed and how many are free.
+   */
+  async provision(em: EntityManager, caller: Principal | null, raw: unknown, options: ProvisionOptions = {}): Promise<ProvisionResult> {
     const who = requireCaller(caller);
+    const key = options.idempotencyKey ?? null;
+    if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
+      throw invalidInput([{ loc: ['header', 'Idempotency-Key'], msg: 'must be 1-255 visible ASCII characters', type: 'value_error' }]);
+    }
+    const hash = key === null ? '' : requestHash(raw);
+    if (key !== null) {
+      const earlier = await this.replay(em, who, key, hash);
+      if (earlier) return { project: earlier, replayed: true };
+    }
     try {
-      const project = await this.createProject(em, who, raw);
+      const project = await this.createProject(em, who, raw, key === null ? null : { key, hash });
       await this.audit.record({ actor: who.username, action: 'provision', target: `project:${project.id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } });
-      return project;
+      return { project, replayed: false };
     } catch (err) {
+      if (key !== null && err instanceof UniqueConstraintViolationException) {
+        // A concurrent request with the same key won the race: answer with its project.
+        const earlier = await this.replay(em.fork({ clear: true }), who, key, hash);
+        if (earlier) return { project: earlier, replayed: true };
+      }
       const name = typeof raw === 'object' && raw !== null ? String((raw as Record<string, unknown>).serviceName ?? '').slice(0, 63) : '';
       await this.audit.record({ actor: who.username, action: 'provision', target: name || null, ip: who.ip, result: 'failure', detail: { reason: (err as Error).message.slice(0, 500) } });
       throw err;
     }
   }
 
-  private async createProject(em: EntityManager, who: Principal, raw: unknown): Promise<Project> {
+  /** The project an earlier request with this key made, or null when the key is new (or expired). */
+  private async replay(em: EntityManager, who: Principal, key: string, hash: string): Promise<Project | null> {
+    const row = await em.findOne(IdempotencyKey, { owner: who.username, key });
+    if (!row) return null;
+    if (row.createdAt.getTime() < Date.now() - this.idempotencyTtlHours * 3_600_000) {
+      await em.nativeDelete(IdempotencyKey, { id: row.id });
+      return null;
+    }
+    if (row.requestHash !== hash) {
+      throw invalidInput([{ loc: ['header', 'Idempotency-Key'], msg: 'This Idempotency-Key was already used with a different request body', type: 'idempotency_key_reused' }]);
+    }
+    return em.findOne(Project, row.projectId, { refresh: true });
+  }
+
+  /** Forgets idempotency keys older than the configured time; returns how many. */
+  async purgeIdempotencyKeys(em: EntityManager): Promise<number> {
+    return em.nativeDelete(IdempotencyKey, { createdAt: { $lt: new Date(Date.now() - this.idempotencyTtlHours * 3_600_000) } });
+  }
+
+  private async createProject(em: EntityManager, who: Principal, raw: unknown, idempotency: { key: string; hash: string } | null): Promise<Project> {
     const owner = await this.ownerFor(em, who, raw);
     await assertAcceptingOrders(em);
     const spec = parseProvisionInput(raw, this.catalog, owner);
     const size = orderSize(spec.config, this.catalog);
     const now = new Date();
-    const { project, event } = await em.transactional(async (tem) => {
+    const project = await this.journal.transact(async (tx) => {
+      const tem = tx.em;
       await this.quotas.assertFits(tem, owner, size);
       const project = tem.create(Project, {
         serviceName: spec.serviceName,
@@ -117,17 +187,19 @@ export class ProjectService {
         vcpu: size.vcpu,
         memoryGb: size.memoryGb,
         diskGb: size.diskGb,
-        lastSeq: 1,
+        lastSeq: 0,
+        attempt: 1,
         createdAt: now,
         updatedAt: now,
       });
       await tem.flush();
-      const event = tem.create(ProvisionEvent, { projectId: project.id, seq: 1, at: now, kind: 'status', status: 'PENDING' });
-      await tem.flush();
-      return { project, event };
-    });
-    this.bus.publish(toEventRecord(event));
-    this.bus.publishChange(toChangeRecord(project));
+      await this.pool.allocate(tem, spec.infra.type, spec.hostCount, project.id, owner);
+      tx.append(project, { kind: 'status', status: 'PENDING' }, { kind: 'log', message: this.catalog.provisioning.allocationLog });
+      if (idempotency) {
+        tem.create(IdempotencyKey, { owner: who.username, key: idempotency.key, requestHash: idempotency.hash, projectId: project.id, createdAt: now });
+      }
+      return project;
+    }, em);
     this.queue.enqueue(project.id);
     return project;
   }
@@ -150,27 +222,105 @@ export class ProjectService {
     return project;
   }
 
-  /** Ends the run, gives the hosts back and removes the project with its events. */
-  async delete(em: EntityManager, caller: Principal | null, id: number): Promise<void> {
+  /**
+   * Starts the teardown and answers at once: the project goes DELETING (a running job first
+   * stops at its next safe point), a worker undoes what the run created, returns the hosts and
+   * only then removes the project and its events. Deleting a project already DELETING is a no-op.
+   */
+  async delete(em: EntityManager, caller: Principal | null, id: number): Promise<Project> {
     const who = requireCaller(caller);
-    let project: Project;
     try {
-      project = await this.get(em, who, id);
+      await this.get(em, who, id);
+      let signal = false;
+      const project = await this.journal.transact(async (tx) => {
+        const p = await tx.lock(id);
+        if (!p) throw notFound();
+        if (p.status === 'DELETING' || p.pendingAction === 'delete') return p;
+        const requested = { kind: 'log', message: `Delete requested by ${who.username}` } as const;
+        if (p.status === 'RUNNING' && p.claimedBy) {
+          p.pendingAction = 'delete';
+          tx.append(p, requested);
+          signal = true;
+        } else {
+          p.pendingAction = null;
+          p.claimedBy = null;
+          tx.append(p, requested, { kind: 'status', status: 'DELETING' });
+        }
+        return p;
+      }, em);
+      if (signal) await this.queue.requestStop(id, 'delete');
+      else this.queue.enqueue(id);
+      await this.audit.record({ actor: who.username, action: 'project.delete', target: `project:${id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } });
+      return project;
     } catch (err) {
       await this.audit.record({ actor: who.username, action: 'project.delete', target: `project:${id}`, ip: who.ip, result: 'failure', detail: { reason: (err as Error).message } });
       throw err;
     }
-    await this.queue.abort(id, PROJECT_DELETED_REASON);
-    await em.transactional(async (tem) => {
-      const project = await this.journal.lockProject(tem, id);
-      if (!project) throw notFound();
-      await this.pool.release(tem, id);
-      await tem.nativeDelete(ProvisionEvent, { projectId: id });
-      await tem.nativeDelete(Project, { id });
-    });
-    this.bus.close(id);
-    this.bus.publishChange(toChangeRecord(project, true));
-    await this.audit.record({ actor: who.username, action: 'project.delete', target: `project:${id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } });
+  }
+
+  /**
+   * Cancels a PENDING or RUNNING project: one nobody runs ends CANCELLED at once with its hosts
+   * returned; a running job is told to stop at its next safe point and ends CANCELLED there.
+   */
+  async cancel(em: EntityManager, caller: Principal | null, id: number): Promise<Project> {
+    const who = requireCaller(caller);
+    await this.get(em, who, id);
+    let signal = false;
+    const project = await this.journal.transact(async (tx) => {
+      const p = await tx.lock(id);
+      if (!p) throw notFound();
+      if ((p.status !== 'PENDING' && p.status !== 'RUNNING') || p.pendingAction === 'delete') {
+        throw conflict(`Project #${id} is ${p.pendingAction === 'delete' ? 'being deleted' : p.status}; only PENDING or RUNNING projects can be cancelled`);
+      }
+      if (p.pendingAction === 'cancel') return p;
+      if (p.claimedBy) {
+        p.pendingAction = 'cancel';
+        tx.append(p, { kind: 'log', message: `Cancel requested by ${who.username}` });
+        signal = true;
+      } else {
+        await this.pool.release(tx.em, id);
+        tx.append(p, { kind: 'log', message: `Cancelled by ${who.username}; hosts returned to the pool` }, { kind: 'status', status: 'CANCELLED' });
+      }
+      return p;
+    }, em);
+    if (signal) await this.queue.requestStop(id, 'cancel');
+    await this.audit.record({ actor: who.username, action: 'project.cancel', target: `project:${id}`, ip: who.ip, result: 'success', detail: { status: project.status } });
+    return project;
+  }
+
+  /**
+   * Runs a FAILED or CANCELLED project again with the same input: takes hosts again (409 when
+   * too few are free), keeps the event history and starts from the first step.
+   */
+  async retry(em: EntityManager, caller: Principal | null, id: number): Promise<Project> {
+    const who = requireCaller(caller);
+    await this.get(em, who, id);
+    await assertAcceptingOrders(em);
+    const project = await this.journal.transact(async (tx) => {
+      const p = await tx.lock(id);
+      if (!p) throw notFound();
+      if ((p.status !== 'FAILED' && p.status !== 'CANCELLED') || p.pendingAction) {
+        throw conflict(`Project #${id} is ${p.status}; only FAILED or CANCELLED projects can be retried`);
+      }
+      const spec = specFromDetails(p.details, p.owner, this.catalog);
+      await this.quotas.assertFits(tx.em, p.owner, orderSize(spec.config, this.catalog));
+      await this.pool.allocate(tx.em, p.infra, spec.hostCount, id, p.owner);
+      p.attempt += 1;
+      p.completedSteps = null;
+      p.claimedBy = null;
+      p.assignedIp = null;
+      p.details = { ...p.details, error: null, resources: null };
+      tx.append(
+        p,
+        { kind: 'log', message: `Retry #${p.attempt - 1} requested by ${who.username}` },
+        { kind: 'status', status: 'PENDING' },
+        { kind: 'log', message: this.catalog.provisioning.allocationLog },
+      );
+      return p;
+    }, em);
+    this.queue.enqueue(id);
+    await this.audit.record({ actor: who.username, action: 'project.retry', target: `project:${id}`, ip: who.ip, result: 'success', detail: { attempt: project.attempt } });
+    return project;
   }
 
   /** Newest first, keyset-paginated on id (never OFFSET). */

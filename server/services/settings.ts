@@ -153,17 +153,17 @@ export async function applyAdminSettings(em: EntityManager, patch: AdminSettings
   return { settings, changed };
 }
 
-/** Counts over live projects (PENDING, RUNNING, COMPLETED); optionally of one owner. */
+/** Counts over live projects (PENDING, RUNNING, COMPLETED, DELETING); optionally of one owner. */
 export async function usageOf(em: EntityManager, owner?: string): Promise<PortalUsage> {
   const conn = em.getConnection();
   const where = owner === undefined ? '' : 'where owner = ?';
   const [row]: Record<string, number | string | null>[] = await conn.execute(
     `select count(*) as total,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED') then 1 else 0 end) as live,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED') then host_count else 0 end) as hosts,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED') then vcpu else 0 end) as vcpu,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED') then memory_gb else 0 end) as memory,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED') then disk_gb else 0 end) as disk
+            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then 1 else 0 end) as live,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then host_count else 0 end) as hosts,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then vcpu else 0 end) as vcpu,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then memory_gb else 0 end) as memory,
+            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then disk_gb else 0 end) as disk
        from projects ${where}`,
     owner === undefined ? [] : [owner],
     'all',

@@ -147,7 +147,7 @@ export class WorkloadPool {
   async releaseOrphans(em: EntityManager): Promise<number> {
     const orphans: { id: number }[] = await em.getConnection().execute(
       `select h.id from workload_pool h left join projects p on p.id = h.project_id
-       where h.project_id is not null and (p.id is null or p.status not in ('PENDING', 'RUNNING', 'COMPLETED'))`,
+       where h.project_id is not null and (p.id is null or p.status not in ('PENDING', 'RUNNING', 'COMPLETED', 'DELETING'))`,
       [],
       'all',
       em.getTransactionContext(),

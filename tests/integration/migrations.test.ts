@@ -22,10 +22,14 @@ const ORIGINAL_COLUMNS: Record<string, string[]> = {
   provision_events: ['id', 'project_id', 'seq', 'kind', 'status', 'message', 'data', 'at'],
   audit_log: ['id', 'at', 'actor', 'action', 'target', 'ip', 'result', 'detail'],
   revoked_tokens: ['jti', 'expires_at'],
+  runner_instances: ['id', 'hostname', 'pid', 'started_at', 'heartbeat_at'],
+  idempotency_keys: ['id', 'owner', 'key', 'request_hash', 'project_id', 'created_at'],
 };
 
 /** A CREATE TABLE with its column and constraint list sorted: ALTER … ADD COLUMN appends, so order is not drift. */
-function normaliseDdl(sql: string): string {
+function normaliseDdl(ddl: string): string {
+  // A table rebuilt by a migration (create …__temp_alter, rename) is stored as CREATE TABLE "name".
+  const sql = ddl.replace(/^CREATE TABLE "([^"]+)"/, 'CREATE TABLE `$1`');
   const open = sql.indexOf('(');
   const close = sql.lastIndexOf(')');
   if (!sql.startsWith('CREATE TABLE') || open < 0) return sql;

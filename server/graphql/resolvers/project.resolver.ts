@@ -56,12 +56,33 @@ export class ProjectResolver {
     return rows.map((r) => ({ ...r, kind: r.kind as ResourceKindEnum }));
   }
 
-  @Mutation(() => ProjectType, { description: 'Starts provisioning; answers at once with the PENDING project' })
-  async provision(@Arg('input', () => ProvisionInput) input: ProvisionInput, @Ctx() { em, caller, services }: GraphQLContext): Promise<ProjectType> {
-    return toProjectType(await services.projects.provision(em, caller, { ...input }));
+  @Mutation(() => ProjectType, {
+    description:
+      'Takes the hosts and starts provisioning; answers at once with the PENDING project. CONFLICT when too few hosts are free. ' +
+      'With idempotencyKey, the same key and input give the same project (kept at least 24 hours); the same key with other input is BAD_USER_INPUT.',
+  })
+  async provision(
+    @Arg('input', () => ProvisionInput) input: ProvisionInput,
+    @Ctx() { em, caller, services }: GraphQLContext,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey?: string | null,
+  ): Promise<ProjectType> {
+    const { project } = await services.projects.provision(em, caller, { ...input }, { idempotencyKey: idempotencyKey ?? null });
+    return toProjectType(project);
   }
 
-  @Mutation(() => Boolean, { description: 'Stops the run, returns the hosts to the pool and removes the project' })
+  @Mutation(() => ProjectType, { description: 'Cancels a PENDING or RUNNING project: it stops at its next safe point, returns its hosts and ends CANCELLED' })
+  async cancelProvision(@Arg('id', () => Int) id: number, @Ctx() { em, caller, services }: GraphQLContext): Promise<ProjectType> {
+    return toProjectType(await services.projects.cancel(em, caller, id));
+  }
+
+  @Mutation(() => ProjectType, { description: 'Runs a FAILED or CANCELLED project again with the same input, keeping its events' })
+  async retryProvision(@Arg('id', () => Int) id: number, @Ctx() { em, caller, services }: GraphQLContext): Promise<ProjectType> {
+    return toProjectType(await services.projects.retry(em, caller, id));
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'Starts the teardown and answers at once: the project goes DELETING, its resources are removed, its hosts return to the pool, then it is gone',
+  })
   async deleteProject(@Arg('id', () => Int) id: number, @Ctx() { em, caller, services }: GraphQLContext): Promise<boolean> {
     await services.projects.delete(em, caller, id);
     return true;

@@ -5,6 +5,8 @@ export enum ProjectStatusEnum {
   RUNNING = 'RUNNING',
   COMPLETED = 'COMPLETED',
   FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+  DELETING = 'DELETING',
 }
 registerEnumType(ProjectStatusEnum, { name: 'ProjectStatus', description: 'Lifecycle of a provisioning project' });
 

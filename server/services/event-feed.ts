@@ -1,0 +1,265 @@
+/**
+ * How committed project changes reach every listener, and how worker instances nudge each
+ * other. Two implementations behind one interface:
+ *
+ * - {@link LocalFeed} (embedded SQLite, one process): publishes to the in-process bus right
+ *   after the commit; job and control signals are plain callbacks.
+ * - {@link PgFeed} (PostgreSQL, any number of processes): the writer sends `NOTIFY` inside its
+ *   transaction, so PostgreSQL delivers the message only if the transaction commits, and in
+ *   commit order; every instance LISTENs on a dedicated connection and feeds its own bus. A
+ *   subscriber on instance A thereby receives the events of a job run by instance B.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import pg from 'pg';
+import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
+
+/** What one committed transaction changed. */
+export interface FeedMessage {
+  events: ProjectEventRecord[];
+  change: ProjectChangeRecord | null;
+  /** The project was removed: its streams end. */
+  closed?: number;
+}
+
+/** Asks the instance running a project to stop it at its next safe point. */
+export interface ControlMessage {
+  projectId: number;
+  action: 'cancel' | 'delete';
+}
+
+export interface FeedLogger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+export interface EventFeed {
+  readonly kind: 'local' | 'postgres';
+  /** Called inside the write transaction, after its rows are flushed. */
+  publishInTransaction(em: EntityManager, message: FeedMessage): Promise<void>;
+  /** Called after the transaction committed. */
+  afterCommit(message: FeedMessage): void;
+  /** Tells every instance that a job may be waiting. */
+  announceJobs(): Promise<void>;
+  /** Tells every instance (the one running the project acts) to stop a job. */
+  sendControl(message: ControlMessage): Promise<void>;
+  onJobs(listener: () => void): void;
+  onControl(listener: (message: ControlMessage) => void): void;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function deliver(bus: ProjectEventBus, message: FeedMessage): void {
+  for (const event of message.events) bus.publish(event);
+  if (message.change) bus.publishChange(message.change);
+  if (message.closed !== undefined) bus.close(message.closed);
+}
+
+export class LocalFeed implements EventFeed {
+  readonly kind = 'local' as const;
+  private jobListeners: (() => void)[] = [];
+  private controlListeners: ((m: ControlMessage) => void)[] = [];
+
+  constructor(private readonly bus: ProjectEventBus) {}
+
+  async publishInTransaction(): Promise<void> {}
+
+  afterCommit(message: FeedMessage): void {
+    deliver(this.bus, message);
+  }
+
+  async announceJobs(): Promise<void> {
+    for (const l of this.jobListeners) l();
+  }
+
+  async sendControl(message: ControlMessage): Promise<void> {
+    for (const l of this.controlListeners) l(message);
+  }
+
+  onJobs(listener: () => void): void {
+    this.jobListeners.push(listener);
+  }
+
+  onControl(listener: (message: ControlMessage) => void): void {
+    this.controlListeners.push(listener);
+  }
+
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+export const EVENTS_CHANNEL = 'hcmp_events';
+export const JOBS_CHANNEL = 'hcmp_jobs';
+export const CONTROL_CHANNEL = 'hcmp_control';
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; larger messages go by reference. */
+const MAX_PAYLOAD = 7800;
+
+interface WireEvent extends Omit<ProjectEventRecord, 'at'> {
+  at: string;
+}
+interface WireChange extends Omit<ProjectChangeRecord, 'updatedAt'> {
+  updatedAt: string;
+}
+/** The message as sent: inline events, or a reference to stored events `from..to` of one project. */
+interface WireMessage {
+  e?: WireEvent[];
+  ref?: { projectId: number; from: number; to: number };
+  c?: WireChange | null;
+  x?: number;
+}
+
+export interface PgFeedOptions {
+  url: string;
+  bus: ProjectEventBus;
+  logger: FeedLogger;
+  /** Loads stored events of a project with from ≤ seq ≤ to (messages sent by reference, resync). */
+  loadEvents(projectId: number, afterSeq: number, upToSeq?: number): Promise<ProjectEventRecord[]>;
+  /** Delay before reconnecting a lost LISTEN connection. */
+  reconnectDelayMs?: number;
+}
+
+export class PgFeed implements EventFeed {
+  readonly kind = 'postgres' as const;
+  private client: pg.Client | null = null;
+  private closed = false;
+  private jobListeners: (() => void)[] = [];
+  private controlListeners: ((m: ControlMessage) => void)[] = [];
+  /** Messages are handled strictly in arrival order, even when one needs a database read. */
+  private chain: Promise<void> = Promise.resolve();
+  /** The newest seq delivered per project, to fill gaps after a lost connection. */
+  private readonly delivered = new Map<number, number>();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: PgFeedOptions) {}
+
+  async publishInTransaction(em: EntityManager, message: FeedMessage): Promise<void> {
+    const wire: WireMessage = {};
+    if (message.events.length) wire.e = message.events.map((e) => ({ ...e, at: e.at.toISOString() }));
+    if (message.change) wire.c = { ...message.change, updatedAt: message.change.updatedAt.toISOString() };
+    if (message.closed !== undefined) wire.x = message.closed;
+    let payload = JSON.stringify(wire);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD && message.events.length) {
+      const seqs = message.events.map((e) => e.seq);
+      delete wire.e;
+      wire.ref = { projectId: message.events[0].projectId, from: Math.min(...seqs), to: Math.max(...seqs) };
+      payload = JSON.stringify(wire);
+    }
+    await em.getConnection().execute('select pg_notify(?, ?)', [EVENTS_CHANNEL, payload], 'all', em.getTransactionContext());
+  }
+
+  afterCommit(): void {}
+
+  async announceJobs(): Promise<void> {
+    await this.notify(JOBS_CHANNEL, '');
+  }
+
+  async sendControl(message: ControlMessage): Promise<void> {
+    await this.notify(CONTROL_CHANNEL, JSON.stringify(message));
+  }
+
+  onJobs(listener: () => void): void {
+    this.jobListeners.push(listener);
+  }
+
+  onControl(listener: (message: ControlMessage) => void): void {
+    this.controlListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+    await this.chain;
+  }
+
+  private async notify(channel: string, payload: string): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('event feed is not connected');
+    await client.query('select pg_notify($1, $2)', [channel, payload]);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.url, application_name: 'hcmp-feed' });
+    client.on('notification', (n) => this.receive(n.channel, n.payload ?? ''));
+    client.on('error', (err) => {
+      this.options.logger.warn({ err: err.message }, 'event feed connection lost');
+      this.lost(client);
+    });
+    client.on('end', () => this.lost(client));
+    await client.connect();
+    await client.query(`listen ${EVENTS_CHANNEL}; listen ${JOBS_CHANNEL}; listen ${CONTROL_CHANNEL}`);
+    this.client = client;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    if (this.closed) return;
+    const retry = () => {
+      this.reconnectTimer = null;
+      if (this.closed) return;
+      this.connect()
+        .then(() => {
+          this.options.logger.info('event feed reconnected');
+          this.enqueue(() => this.resync());
+          for (const l of this.jobListeners) l();
+        })
+        .catch((err) => {
+          this.options.logger.warn({ err: (err as Error).message }, 'event feed reconnect failed');
+          this.reconnectTimer = setTimeout(retry, this.options.reconnectDelayMs ?? 1000);
+        });
+    };
+    this.reconnectTimer = setTimeout(retry, this.options.reconnectDelayMs ?? 1000);
+  }
+
+  private enqueue(task: () => Promise<void> | void): void {
+    this.chain = this.chain.then(task).catch((err) => this.options.logger.error({ err }, 'event feed: message handling failed'));
+  }
+
+  private receive(channel: string, payload: string): void {
+    if (channel === JOBS_CHANNEL) {
+      for (const l of this.jobListeners) l();
+      return;
+    }
+    if (channel === CONTROL_CHANNEL) {
+      const message = JSON.parse(payload) as ControlMessage;
+      for (const l of this.controlListeners) l(message);
+      return;
+    }
+    if (channel !== EVENTS_CHANNEL) return;
+    this.enqueue(async () => {
+      const wire = JSON.parse(payload) as WireMessage;
+      let events: ProjectEventRecord[] = (wire.e ?? []).map((e) => ({ ...e, at: new Date(e.at) }));
+      if (wire.ref) events = await this.options.loadEvents(wire.ref.projectId, wire.ref.from - 1, wire.ref.to);
+      const change = wire.c ? { ...wire.c, updatedAt: new Date(wire.c.updatedAt) } : null;
+      this.deliver({ events, change, closed: wire.x });
+    });
+  }
+
+  private deliver(message: FeedMessage): void {
+    for (const e of message.events) {
+      if (this.options.bus.subscriberCount(e.projectId) > 0) {
+        this.delivered.set(e.projectId, Math.max(this.delivered.get(e.projectId) ?? 0, e.seq));
+      }
+    }
+    if (message.closed !== undefined) this.delivered.delete(message.closed);
+    deliver(this.options.bus, message);
+  }
+
+  /** After a lost connection: re-reads what watched projects may have missed. */
+  private async resync(): Promise<void> {
+    const watched = this.options.bus.watchedProjects();
+    for (const id of [...this.delivered.keys()]) if (!watched.includes(id)) this.delivered.delete(id);
+    for (const projectId of watched) {
+      const after = this.delivered.get(projectId) ?? 0;
+      const missed = await this.options.loadEvents(projectId, after);
+      if (missed.length) this.deliver({ events: missed, change: null });
+    }
+  }
+}
