@@ -109,6 +109,7 @@ export class Dispatcher implements ProvisionQueue {
   private started = false;
   private pumping = false;
   private pumpAgain = false;
+  private pumpDone: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private idleWaiters: (() => void)[] = [];
 
@@ -174,6 +175,8 @@ export class Dispatcher implements ProvisionQueue {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    // A claim in flight finishes first; the job it launches is stopped with the others.
+    await this.pumpDone;
     const jobs = [...this.active.values()];
     for (const job of jobs) job.controller.abort('handoff' satisfies StopReason);
     let timer: NodeJS.Timeout | undefined;
@@ -254,7 +257,7 @@ export class Dispatcher implements ProvisionQueue {
       return;
     }
     this.pumping = true;
-    void this.pump()
+    this.pumpDone = this.pump()
       .catch((err) => this.deps.logger.error({ err }, 'dispatcher could not claim jobs'))
       .finally(() => {
         this.pumping = false;
@@ -331,7 +334,15 @@ export class Dispatcher implements ProvisionQueue {
   private launch(job: ClaimedJob): void {
     const controller = new AbortController();
     const done = this.execute(job, controller.signal)
-      .catch((err) => this.deps.logger.error({ err, projectId: job.projectId }, 'provisioning job crashed'))
+      .catch(async (err) => {
+        this.deps.logger.error({ err, projectId: job.projectId }, 'provisioning job crashed');
+        // Could not even record the outcome (database trouble): let go of the claim so the
+        // job is taken up again (resumed, or failed as interrupted) instead of staying RUNNING.
+        await this.deps.orm.em
+          .fork()
+          .nativeUpdate(Project, { id: job.projectId, claimedBy: this.instanceId }, { claimedBy: null })
+          .catch(() => undefined);
+      })
       .finally(() => {
         this.active.delete(job.projectId);
         if (this.stopping) {

@@ -166,6 +166,7 @@ export class ProjectService {
     const now = new Date();
     const project = await this.journal.transact(async (tx) => {
       const tem = tx.em;
+      await this.pool.beginAllocation(tem);
       await this.quotas.assertFits(tem, owner, size);
       const project = tem.create(Project, {
         serviceName: spec.serviceName,
@@ -297,6 +298,7 @@ export class ProjectService {
     await this.get(em, who, id);
     await assertAcceptingOrders(em);
     const project = await this.journal.transact(async (tx) => {
+      await this.pool.beginAllocation(tx.em);
       const p = await tx.lock(id);
       if (!p) throw notFound();
       if ((p.status !== 'FAILED' && p.status !== 'CANCELLED') || p.pendingAction) {

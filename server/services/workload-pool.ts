@@ -68,6 +68,17 @@ export class WorkloadPool {
   }
 
   /**
+   * Call first in a transaction that will take hosts. On SQLite it makes the transaction a
+   * write transaction at once (the effect of BEGIN IMMEDIATE: a no-op UPDATE takes the write
+   * lock), so the quota and pool reads that follow cannot be overtaken by another writer. On
+   * PostgreSQL the advisory lock in {@link allocate} does that job.
+   */
+  async beginAllocation(em: EntityManager): Promise<void> {
+    if (this.postgres) return;
+    await em.getConnection().execute('update workload_pool set id = id where 0', [], 'run', em.getTransactionContext());
+  }
+
+  /**
    * Takes `count` free hosts of `infra` for a project. Must run inside a transaction (`em` is
    * the transaction's). Throws {@link PoolExhaustedError} when fewer are free.
    */

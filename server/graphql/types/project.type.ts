@@ -42,6 +42,10 @@ export class ProjectType {
   errorMessage!: string | null;
   @Field(() => Int, { description: 'Sequence number of the newest event; subscribe with afterSeq to continue from here' })
   lastSeq!: number;
+  @Field(() => Int, { description: '1 for the first run, +1 for each retry' })
+  attempt!: number;
+  @Field(() => String, { nullable: true, description: '"cancel" or "delete" while a running job has been asked to stop and has not reached its next safe point yet' })
+  pendingAction!: string | null;
   @Field(() => GraphQLJSONObject, { description: 'The original details JSON, as REST clients read it' })
   details!: Record<string, unknown>;
   @Field(() => GraphQLISODateTime) createdAt!: Date;
@@ -78,6 +82,8 @@ export function toProjectType(p: Project): ProjectType {
     owner: p.owner,
     infra: p.infra as InfraTypeEnum,
     config: p.details.config,
+    attempt: p.attempt,
+    pendingAction: p.pendingAction ?? null,
     logs: p.details.logs,
     resources: r
       ? { albIp: r.alb_ip, webUrl: r.web_url, dbVip: r.db_vip, sshTargets: r.ssh_targets.map((t) => ({ ...t })) }
