@@ -169,4 +169,25 @@ describe('useHistory', () => {
     scope.stop();
     expect(unsubscribe).toHaveBeenCalled();
   });
+
+  it('marks a deleted project DELETING until its deletion arrives live (the teardown goes on on the server)', async () => {
+    let sink: SubscriptionSink<ProjectChangesSubscription> | null = null;
+    fetchMock.mockImplementation(async (_url, init) => {
+      const { query } = JSON.parse(String(init?.body));
+      if (query.includes('query HistoryPage')) return json({ data: { history: { nodes: [row(3), row(2)], pageInfo: { endCursor: 'c', hasNextPage: false } } } });
+      if (query.includes('mutation DeleteProject')) return json({ data: { deleteProject: true } });
+      throw new Error(`unexpected ${query}`);
+    });
+    const scope = effectScope();
+    const history = scope.run(() => useHistory({ subscribe: (s) => ((sink = s), () => {}) }))!;
+    history.start();
+    await flushPromises();
+    expect(await history.remove(3)).toBeNull();
+    expect(history.rows.value.map((r) => [r.id, r.status])).toEqual([[3, 'DELETING'], [2, 'COMPLETED']]);
+    sink!.next({ projectChanges: change(3, { status: 'DELETING', lastSeq: 12 }) });
+    expect(history.rows.value.map((r) => [r.id, r.status])).toEqual([[3, 'DELETING'], [2, 'COMPLETED']]);
+    sink!.next({ projectChanges: change(3, { status: 'DELETING', lastSeq: 13, deleted: true }) });
+    expect(history.rows.value.map((r) => r.id)).toEqual([2]);
+    scope.stop();
+  });
 });

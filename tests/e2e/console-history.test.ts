@@ -1,9 +1,12 @@
 /**
  * /history in Chromium against the real server: newest first, live rows (a project started
  * through the API appears at the top and turns COMPLETED without a reload), filters and load
- * more, rows that expand to logs and resources, and the admin's owners, delete and CSV export.
+ * more, rows that expand to logs and resources, the admin's owners, delete and CSV export, and
+ * a live feed that reopens on its own after its socket is cut.
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable } from '../helpers/browser.js';
@@ -171,5 +174,68 @@ describe.skipIf(!browserAvailable('console history'))('console provisioning hist
     const gone = await harness.server.gql('query($id: Int!) { project(id: $id) { id } }', { id: victim }, harness.server.adminToken);
     expect(gone.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     await finish();
+  });
+
+  it('reopens the live feed on its own after its socket is cut, and shows what changed meanwhile without Refresh', async () => {
+    const { page, shot, finish } = await openConsolePage(harness);
+    // The page's first-page loads (HistoryPage), counted from the browser's side.
+    let pageLoads = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/graphql' && request.method() === 'POST' && (request.postData() ?? '').includes('query HistoryPage')) pageLoads += 1;
+    });
+    // The server's WebSocket upgrades, to cut them (a dropped network) and to refuse new ones for a while.
+    const sockets = new Set<Duplex>();
+    let refuse = false;
+    let refused = 0;
+    const onUpgrade = (request: IncomingMessage, socket: Duplex) => {
+      if (!request.url?.startsWith('/graphql')) return;
+      if (refuse) {
+        refused += 1;
+        socket.destroy();
+      } else sockets.add(socket);
+    };
+    const http = harness.server.app.http.server;
+    http.on('upgrade', onUpgrade);
+    try {
+      await openHistory(page, DAVE);
+      await page.getByTestId('live-indicator').waitFor();
+      expect(sockets.size).toBeGreaterThan(0);
+      const loadsBefore = pageLoads;
+
+      // Cut: the page says it is reconnecting, and its tries fail while the server refuses them.
+      refuse = true;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      await page.getByTestId('live-reconnecting').waitFor();
+      expect(await page.getByTestId('live-reconnecting').textContent()).toContain(ko.history.reconnecting);
+      expect(await page.getByTestId('live-indicator').count()).toBe(0);
+      await waitFor(() => refused > 0, 10_000, 'a reconnection try');
+
+      // Meanwhile a project is started and finishes: none of its changes can reach the page.
+      const missed = await order(daveToken, 'dave-while-down', 'vsphere');
+      await waitForFinalStatus(harness.server, missed, daveToken);
+      expect(await page.getByTestId(`history-row-${missed}`).count()).toBe(0);
+      await shot('history-reconnecting');
+
+      // The server accepts again: the feed reopens by itself and the first page is loaded again.
+      refuse = false;
+      await page.getByTestId('live-indicator').waitFor({ timeout: 15_000 });
+      const row = page.getByTestId(`history-row-${missed}`);
+      await row.waitFor();
+      expect(await row.getAttribute('data-status')).toBe('COMPLETED');
+      expect(await rowIds(page).then((ids) => ids[0])).toBe(missed);
+      expect(pageLoads).toBe(loadsBefore + 1);
+
+      // And the reopened feed carries what happens next, with no other load of the page.
+      const later = await order(daveToken, 'dave-after-reconnect', 'vsphere');
+      await expect.poll(() => rowIds(page).then((ids) => ids[0])).toBe(later);
+      await expect.poll(() => page.getByTestId(`history-row-${later}`).getAttribute('data-status'), { timeout: 20_000 }).toBe('COMPLETED');
+      expect(pageLoads).toBe(loadsBefore + 1);
+      await shot('history-reconnected');
+    } finally {
+      http.off('upgrade', onUpgrade);
+    }
+    // Chromium reports each refused try as a failed WebSocket connection.
+    await finish(['WebSocket connection to']);
   });
 });

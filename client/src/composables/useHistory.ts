@@ -3,8 +3,11 @@
  * kept current by the `projectChanges` subscription — new projects appear at the top, statuses
  * change in place, deleted ones leave — and admin deletion. Changes that arrive while a page
  * is loading wait and are applied on top of it.
+ *
+ * A live feed that drops is reopened on its own, with a growing wait between tries
+ * (`reconnecting` meanwhile); once it is connected again the first page is loaded again, so
+ * that what changed while it was down is not missed.
  */
-import type { Client } from 'graphql-ws/client';
 import { onScopeDispose, reactive, ref, shallowRef, watch } from 'vue';
 import { api } from '../graphql/api';
 import type { ApiError } from '../graphql/client';
@@ -15,23 +18,39 @@ import { toApiError } from './useGraphQL';
 
 export const HISTORY_PAGE_SIZE = 20;
 
-export type SubscribeChanges = (sink: SubscriptionSink<ProjectChangesSubscription>) => () => void;
-export type LiveState = 'connecting' | 'live' | 'closed';
+/** What the live feed reports: its changes, and that its connection is open (once per connection). */
+export interface ChangesSink extends SubscriptionSink<ProjectChangesSubscription> {
+  connected(): void;
+}
+export type SubscribeChanges = (sink: ChangesSink) => () => void;
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'closed';
 
-let sharedClient: Client | null = null;
 const defaultSubscribe: SubscribeChanges = (sink) => {
-  sharedClient ??= createSubscriptionClient();
-  return subscribe(sharedClient, ProjectChangesDocument, {}, sink);
+  // A client of its own per try, without graphql-ws's retries (they would reconnect silently and
+  // miss what happened meanwhile): a drop reaches useHistory, which reopens it and reloads.
+  const client = createSubscriptionClient({ retryAttempts: 0 });
+  const stopListening = client.on('connected', () => sink.connected());
+  const stop = subscribe(client, ProjectChangesDocument, {}, sink);
+  return () => {
+    stop();
+    stopListening();
+    void client.dispose();
+  };
 };
 
 export interface HistoryOptions {
   pageSize?: number;
   subscribe?: SubscribeChanges;
+  /** First wait before reopening a dropped live feed; doubles up to `maxRetryDelayMs`. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
 }
 
 export function useHistory(options: HistoryOptions = {}) {
   const pageSize = options.pageSize ?? HISTORY_PAGE_SIZE;
   const doSubscribe = options.subscribe ?? defaultSubscribe;
+  const baseDelay = options.retryDelayMs ?? 500;
+  const maxDelay = options.maxRetryDelayMs ?? 10_000;
 
   const rows = shallowRef<HistoryRow[]>([]);
   const filter = reactive<HistoryFilter>({ status: null, infra: null });
@@ -47,6 +66,10 @@ export function useHistory(options: HistoryOptions = {}) {
   let generation = 0;
   let held: ProjectChange[] | null = null;
   let unsubscribe: (() => void) | null = null;
+  /** Bumped by every (re)subscription and stop: callbacks of an older feed are ignored. */
+  let feed = 0;
+  let retries = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   async function loadRow(id: number): Promise<void> {
     try {
@@ -114,34 +137,56 @@ export function useHistory(options: HistoryOptions = {}) {
     }
   }
 
-  function follow(): void {
-    unsubscribe?.();
-    live.value = 'connecting';
-    let current = true;
-    const stop = doSubscribe({
-      next: (data) => {
-        if (!current) return;
-        live.value = 'live';
-        apply(data.projectChanges);
-      },
-      error: () => {
-        if (current) live.value = 'closed';
-      },
-      complete: () => {
-        if (current) live.value = 'closed';
-      },
-    });
-    unsubscribe = () => {
-      current = false;
-      stop();
-    };
-    // graphql-ws sends no acknowledgement of a subscription; it is live once the socket is.
-    if (live.value === 'connecting') live.value = 'live';
+  function stopFeed(): void {
+    feed += 1;
+    clearTimeout(retryTimer);
+    const current = unsubscribe;
+    unsubscribe = null;
+    current?.();
   }
 
-  /** Reloads the first page; reopens the live feed if it had closed. */
+  /** Opens the live feed; after a drop, `retries` > 0 and the first page is reloaded once it is back. */
+  function follow(): void {
+    stopFeed();
+    live.value = retries > 0 ? 'reconnecting' : 'connecting';
+    const mine = feed;
+    const current = () => mine === feed;
+    const dropped = () => {
+      if (!current()) return;
+      stopFeed();
+      live.value = 'reconnecting';
+      retryTimer = setTimeout(follow, Math.min(baseDelay * 2 ** retries, maxDelay));
+      retries += 1;
+    };
+    unsubscribe = doSubscribe({
+      connected: () => {
+        if (!current()) return;
+        const wasDown = retries > 0;
+        retries = 0;
+        live.value = 'live';
+        if (wasDown) void reload();
+      },
+      next: (data) => {
+        if (current()) apply(data.projectChanges);
+      },
+      error: (err) => {
+        if (!current()) return;
+        if (err.code === 'NETWORK_ERROR') return dropped();
+        // Refused (a rejected token ends the session anyway): no point in trying again.
+        stopFeed();
+        live.value = 'closed';
+      },
+      // projectChanges never ends on its own: completing means the stream was cut.
+      complete: dropped,
+    });
+  }
+
+  /** Reloads the first page; reopens the live feed at once if it is down. */
   async function refresh(): Promise<void> {
-    if (live.value === 'closed') follow();
+    if (live.value === 'closed' || live.value === 'reconnecting') {
+      retries = 0;
+      follow();
+    }
     await reload();
   }
 
@@ -149,7 +194,8 @@ export function useHistory(options: HistoryOptions = {}) {
   async function remove(id: number): Promise<ApiError | null> {
     try {
       await api.request(DeleteProjectDocument, { id });
-      rows.value = rows.value.filter((r) => r.id !== id);
+      // The teardown goes on on the server: the row says so until its deletion arrives live.
+      rows.value = rows.value.map((r) => (r.id === id ? { ...r, status: 'DELETING' } : r));
       return null;
     } catch (err) {
       return toApiError(err);
@@ -167,8 +213,7 @@ export function useHistory(options: HistoryOptions = {}) {
   }
 
   onScopeDispose(() => {
-    unsubscribe?.();
-    unsubscribe = null;
+    stopFeed();
     generation += 1;
   });
 

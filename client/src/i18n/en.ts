@@ -281,6 +281,8 @@ const en: MessageSchema = {
       RUNNING: 'Running',
       COMPLETED: 'Completed',
       FAILED: 'Failed',
+      CANCELLED: 'Cancelled',
+      DELETING: 'Deleting',
     },
     connection: {
       connecting: 'Connecting…',
@@ -371,6 +373,7 @@ const en: MessageSchema = {
     refresh: 'Refresh',
     exportCsv: 'CSV',
     live: 'Live',
+    reconnecting: 'Connection lost — reconnecting…',
     liveOff: 'Live updates stopped — refresh',
     filters: 'Filters',
     statusFilter: 'Status',

@@ -284,6 +284,8 @@ const ko = {
       RUNNING: '실행 중',
       COMPLETED: '완료',
       FAILED: '실패',
+      CANCELLED: '취소됨',
+      DELETING: '삭제 중',
     },
     connection: {
       connecting: '연결 중…',
@@ -374,6 +376,7 @@ const ko = {
     refresh: '새로고침',
     exportCsv: 'CSV',
     live: '실시간',
+    reconnecting: '연결이 끊겼습니다 — 다시 연결하는 중…',
     liveOff: '실시간 갱신이 멈췄습니다 — 새로고침하세요',
     filters: '필터',
     statusFilter: '상태',

@@ -43,7 +43,9 @@ export type InfraType =
 
 /** Lifecycle of a provisioning project */
 export type ProjectStatus =
+  | 'CANCELLED'
   | 'COMPLETED'
+  | 'DELETING'
   | 'FAILED'
   | 'PENDING'
   | 'RUNNING';
