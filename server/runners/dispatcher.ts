@@ -59,6 +59,8 @@ export interface DispatcherDeps {
 export const RESTART_REASON = 'interrupted by server restart';
 export const SHUTDOWN_REASON = 'interrupted by server shutdown';
 export const CANCELLED_LOG = 'Cancelled; hosts returned to the pool';
+const TEARDOWN_RETRY_BASE_MS = 5_000;
+const TEARDOWN_RETRY_MAX_MS = 300_000;
 
 /** Why a job's signal was aborted. */
 type StopReason = PendingAction | 'handoff';
@@ -112,6 +114,9 @@ export class Dispatcher implements ProvisionQueue {
   private pumpDone: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private idleWaiters: (() => void)[] = [];
+  /** Failed teardowns this instance holds and will try again. */
+  private readonly retryTimers = new Map<number, NodeJS.Timeout>();
+  private readonly teardownFailures = new Map<number, number>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.instanceId = `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -177,6 +182,16 @@ export class Dispatcher implements ProvisionQueue {
     this.timers = [];
     // A claim in flight finishes first; the job it launches is stopped with the others.
     await this.pumpDone;
+    // Teardowns waiting to be tried again go back to the queue for whoever runs next.
+    const waitingTeardowns = [...this.retryTimers.keys()];
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+    if (waitingTeardowns.length) {
+      await this.deps.orm.em
+        .fork()
+        .nativeUpdate(Project, { id: { $in: waitingTeardowns }, claimedBy: this.instanceId }, { claimedBy: null })
+        .catch(() => undefined);
+    }
     const jobs = [...this.active.values()];
     for (const job of jobs) job.controller.abort('handoff' satisfies StopReason);
     let timer: NodeJS.Timeout | undefined;
@@ -484,20 +499,59 @@ export class Dispatcher implements ProvisionQueue {
       );
     } catch (err) {
       if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return;
+      const handoff = signal.aborted && signal.reason === 'handoff';
+      const failures = (this.teardownFailures.get(job.projectId) ?? 0) + 1;
+      const delayMs = Math.min(TEARDOWN_RETRY_MAX_MS, TEARDOWN_RETRY_BASE_MS * 2 ** (failures - 1));
       await this.jobWrite(
         job.projectId,
         async (tx, p) => {
-          p.claimedBy = null;
-          if (signal.aborted && signal.reason === 'handoff') {
+          if (handoff) {
+            p.claimedBy = null;
             tx.append(p, { kind: 'log', message: `Teardown handed back by instance ${this.instanceId} (shutting down)` });
           } else {
-            // What the teardown could not remove may still exist: the hosts stay held, and a
-            // second delete tries again.
-            tx.append(p, { kind: 'error', message: `Teardown failed: ${errorMessage(err)}` });
+            // What the teardown could not remove may still exist: the project stays DELETING
+            // with its hosts held (they count against quotas) and this instance keeps it and
+            // tries again later; if this instance dies, the next one does.
+            tx.append(p, { kind: 'log', message: `Teardown failed: ${errorMessage(err)}; trying again in ${Math.round(delayMs / 1000)} s` });
           }
         },
         false,
       ).catch(ignoreLost);
+      if (!handoff && !this.stopping) {
+        this.teardownFailures.set(job.projectId, failures);
+        const timer = setTimeout(() => {
+          this.retryTimers.delete(job.projectId);
+          void this.relaunchTeardown(job.projectId);
+        }, delayMs);
+        timer.unref();
+        this.retryTimers.set(job.projectId, timer);
+      }
+      return;
+    }
+    this.teardownFailures.delete(job.projectId);
+  }
+
+  /** Runs the teardown of a project this instance still holds again (after a failure). */
+  private async relaunchTeardown(projectId: number): Promise<void> {
+    if (this.stopping || this.active.has(projectId)) return;
+    try {
+      const job = await this.deps.journal.transact(async (tx) => {
+        const p = await tx.lock(projectId);
+        if (!p || p.claimedBy !== this.instanceId || p.status !== 'DELETING') return null;
+        const hosts = await this.deps.pool.hostsOf(tx.em, projectId);
+        return {
+          projectId,
+          plan: 'teardown' as const,
+          owner: p.owner,
+          details: p.details,
+          completedSteps: [...(p.completedSteps ?? [])],
+          hosts: hosts.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress })),
+        };
+      });
+      if (job) this.launch(job);
+      else this.teardownFailures.delete(projectId);
+    } catch (err) {
+      this.deps.logger.error({ err, projectId }, 'could not restart a teardown');
     }
   }
 }

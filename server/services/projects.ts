@@ -265,6 +265,10 @@ export class ProjectService {
    */
   async cancel(em: EntityManager, caller: Principal | null, id: number): Promise<Project> {
     const who = requireCaller(caller);
+    return this.audited(who, 'project.cancel', id, (project) => ({ status: project.status }), () => this.cancelNow(em, who, id));
+  }
+
+  private async cancelNow(em: EntityManager, who: Principal, id: number): Promise<Project> {
     await this.get(em, who, id);
     let signal = false;
     const project = await this.journal.transact(async (tx) => {
@@ -285,8 +289,25 @@ export class ProjectService {
       return p;
     }, em);
     if (signal) await this.queue.requestStop(id, 'cancel');
-    await this.audit.record({ actor: who.username, action: 'project.cancel', target: `project:${id}`, ip: who.ip, result: 'success', detail: { status: project.status } });
     return project;
+  }
+
+  /** Runs `act` and records its success or failure in the audit log. */
+  private async audited(
+    who: Principal,
+    action: string,
+    id: number,
+    detail: (project: Project) => Record<string, unknown>,
+    act: () => Promise<Project>,
+  ): Promise<Project> {
+    try {
+      const project = await act();
+      await this.audit.record({ actor: who.username, action, target: `project:${id}`, ip: who.ip, result: 'success', detail: detail(project) });
+      return project;
+    } catch (err) {
+      await this.audit.record({ actor: who.username, action, target: `project:${id}`, ip: who.ip, result: 'failure', detail: { reason: (err as Error).message.slice(0, 500) } });
+      throw err;
+    }
   }
 
   /**
@@ -295,6 +316,10 @@ export class ProjectService {
    */
   async retry(em: EntityManager, caller: Principal | null, id: number): Promise<Project> {
     const who = requireCaller(caller);
+    return this.audited(who, 'project.retry', id, (project) => ({ attempt: project.attempt }), () => this.retryNow(em, who, id));
+  }
+
+  private async retryNow(em: EntityManager, who: Principal, id: number): Promise<Project> {
     await this.get(em, who, id);
     await assertAcceptingOrders(em);
     const project = await this.journal.transact(async (tx) => {
@@ -321,7 +346,6 @@ export class ProjectService {
       return p;
     }, em);
     this.queue.enqueue(id);
-    await this.audit.record({ actor: who.username, action: 'project.retry', target: `project:${id}`, ip: who.ip, result: 'success', detail: { attempt: project.attempt } });
     return project;
   }
 

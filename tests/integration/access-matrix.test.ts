@@ -59,6 +59,7 @@ interface RestEntry {
   access: Access;
   query?: (t: Targets) => string;
   body?: (t: Targets) => unknown;
+  headers?: (t: Targets) => Record<string, string>;
   /** `:username` is a pending account (reject-user). */
   pending?: boolean;
   fresh?: boolean;
@@ -86,7 +87,7 @@ const myProjects = (list: any[], self: Self) => {
 };
 const username = (t: Targets) => ({ u: t.user });
 const CHANGE = 'id serviceName status assignedIp owner infra lastSeq updatedAt deleted';
-/** Alice (through the admin) and Bob each order a project, which finishes and is deleted again. */
+/** Alice (through the admin) and Bob each order a project, which finishes and is deleted again (the teardown runs to its end). */
 async function churn({ server, tokens }: LiveContext): Promise<void> {
   const order = async (token: string, serviceName: string, userName?: string) => {
     const res = await server.request('POST', '/api/provision', { token, body: { serviceName, userName, config: { template: 'single' }, targetInfra: 'vsphere' } });
@@ -99,6 +100,10 @@ async function churn({ server, tokens }: LiveContext): Promise<void> {
   await waitForFinalStatus(server, bobs, tokens.bob);
   expect((await server.request('DELETE', `/api/provision/${alices}`, { token: server.adminToken })).status).toBe(200);
   expect((await server.request('DELETE', `/api/provision/${bobs}`, { token: tokens.bob })).status).toBe(200);
+  await waitFor(async () => {
+    const ids = ((await server.request('GET', '/api/history', { token: server.adminToken })).body as any[]).map((p) => p.id);
+    return !ids.includes(alices) && !ids.includes(bobs);
+  }, 10_000, 'both churn projects to be torn down');
 }
 const projectId = (t: Targets) => ({ id: t.project });
 
@@ -126,6 +131,7 @@ const GRAPHQL: GqlEntry[] = [
   { op: 'Query', field: 'resources', access: 'own', doc: `{ resources { ${ROW} } }`, own: (d, self) => onlyMine(d.resources, self) },
   { op: 'Query', field: 'templates', access: 'public', doc: '{ templates { name label hostCount roles } }' },
   { op: 'Query', field: 'users', access: 'admin', doc: `{ users(status: approved) { ${USER} } }` },
+  { op: 'Mutation', field: 'cancelProvision', access: 'notFound', doc: `mutation($id: Int!) { cancelProvision(id: $id) { ${PROJECT} } }`, vars: projectId },
   { op: 'Mutation', field: 'approveUser', access: 'admin', doc: `mutation($u: String!) { approveUser(username: $u) { ${USER} } }`, vars: username },
   { op: 'Mutation', field: 'changePassword', access: 'own', doc: 'mutation($p: String!) { changePassword(currentPassword: $p, newPassword: $p) }', vars: (t) => ({ p: t.password }) },
   { op: 'Mutation', field: 'createUser', access: 'admin', doc: `mutation($u: String!) { createUser(input: { username: $u, password: "created-by-matrix", role: admin }) { ${USER} } }`, vars: (t) => ({ u: t.newUser }) },
@@ -134,9 +140,10 @@ const GRAPHQL: GqlEntry[] = [
   { op: 'Mutation', field: 'login', access: 'public', doc: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { tokenType expiresAt user { username role } } }', vars: (t) => ({ u: t.login.username, p: t.login.password }) },
   { op: 'Mutation', field: 'logout', access: 'own', doc: 'mutation { logout }', fresh: true },
   {
-    op: 'Mutation', field: 'provision', access: 'forbidden', doc: `mutation($input: ProvisionInput!) { provision(input: $input) { ${PROJECT} } }`,
-    vars: (t) => ({ input: { serviceName: 'ordered-as-other', userName: t.user, config: { template: 'single' }, targetInfra: 'vsphere' } }),
+    op: 'Mutation', field: 'provision', access: 'forbidden', doc: `mutation($input: ProvisionInput!, $key: String) { provision(input: $input, idempotencyKey: $key) { ${PROJECT} } }`,
+    vars: (t) => ({ key: `matrix-${t.newUser}`, input: { serviceName: 'ordered-as-other', userName: t.user, config: { template: 'single' }, targetInfra: 'vsphere' } }),
   },
+  { op: 'Mutation', field: 'retryProvision', access: 'notFound', doc: `mutation($id: Int!) { retryProvision(id: $id) { ${PROJECT} } }`, vars: projectId },
   { op: 'Mutation', field: 'rejectUser', access: 'admin', doc: `mutation($u: String!) { rejectUser(username: $u) { ${USER} } }`, vars: (t) => ({ u: t.pending }) },
   { op: 'Mutation', field: 'resetUserPassword', access: 'admin', doc: `mutation($u: String!) { resetUserPassword(username: $u, newPassword: "taken-over-by-matrix") { ${USER} } }`, vars: username },
   { op: 'Mutation', field: 'setUserQuota', access: 'admin', doc: `mutation($u: String!) { setUserQuota(username: $u, quota: { hosts: 0, vcpu: 0, memoryGb: 0, diskGb: 0 }) { ${USER} } }`, vars: username },
@@ -173,8 +180,13 @@ const REST: RestEntry[] = [
   { method: 'GET', route: '/api/api/history', access: 'own', own: myProjects },
   { method: 'GET', route: '/api/projects', access: 'own', own: myProjects },
   { method: 'GET', route: '/api/monitoring/my-resources', access: 'own', own: onlyMine },
-  { method: 'POST', route: '/api/provision', access: 'forbidden', body: (t) => ({ serviceName: 'ordered-as-other', userName: t.user, config: { template: 'single' }, targetInfra: 'vsphere' }) },
+  {
+    method: 'POST', route: '/api/provision', access: 'forbidden', headers: (t) => ({ 'idempotency-key': `matrix-${t.newUser}` }),
+    body: (t) => ({ serviceName: 'ordered-as-other', userName: t.user, config: { template: 'single' }, targetInfra: 'vsphere' }),
+  },
   { method: 'DELETE', route: '/api/provision/:id', access: 'notFound' },
+  { method: 'POST', route: '/api/provision/:id/cancel', access: 'notFound' },
+  { method: 'POST', route: '/api/provision/:id/retry', access: 'notFound' },
   { method: 'GET', route: '/api/admin/users', access: 'admin', query: () => '?status=approved' },
   { method: 'GET', route: '/api/admin/pending-users', access: 'admin' },
   { method: 'POST', route: '/api/admin/approve-user/:username', access: 'admin' },
@@ -437,7 +449,7 @@ for (const backend of await backendsFor('access matrix')) {
         it(`${caller}: ${restName(e)} (${e.access}) → ${outcome}`, async () => {
           const t = targetsFor(caller);
           const token = await tokenOf(caller, e.fresh);
-          const res = await server.request(e.method, urlOf(e, t), { token, body: e.body?.(t) });
+          const res = await server.request(e.method, urlOf(e, t), { token, body: e.body?.(t), headers: e.headers?.(t) });
           bodies.push({ label: `${caller} ${restName(e)}`, body: res.body });
           if (outcome === 'ok') {
             expect(res.status, JSON.stringify(res.body)).toBe(200);

@@ -1,12 +1,13 @@
 /**
  * The workload pool under concurrent orders (SPEC §4): a host is never given to two live
- * projects, every project holds exactly the hosts its order needs, and an exhausted pool fails
- * the extra orders cleanly and takes returned hosts again. Checked in the database itself.
+ * projects, every project holds exactly the hosts its order needs, and an exhausted pool refuses
+ * the extra orders cleanly (409 when the order is placed, nothing created) and takes returned
+ * hosts again. Checked in the database itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project, WorkloadHost } from '../../server/entities/index.js';
 import { backendsFor } from '../helpers/backends.js';
-import { startTestServer, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
 
 const HOSTS_OF: Record<string, number> = { single: 1, standard: 3 };
 
@@ -120,7 +121,7 @@ for (const backend of await backendsFor('concurrency')) {
     });
   });
 
-  describe(`an exhausted pool fails the extra orders cleanly (${backend})`, () => {
+  describe(`an exhausted pool refuses the extra orders cleanly (${backend})`, () => {
     let server: TestServer;
 
     beforeAll(async () => {
@@ -128,54 +129,46 @@ for (const backend of await backendsFor('concurrency')) {
     });
     afterAll(() => server?.close());
 
-    it('10 concurrent single-host orders on 6 hosts: 6 complete, 4 fail, none shares a host', async () => {
+    const order = (serviceName: string, template = 'single') =>
+      server.request('POST', '/api/provision', { token: server.adminToken, body: { serviceName, config: { template }, targetInfra: 'vsphere' } });
+
+    it('10 concurrent single-host orders on 6 hosts: 6 accepted and complete, 4 refused with 409, none shares a host', async () => {
       const token = server.adminToken;
       const em = server.app.orm.em.fork();
       const pool = await em.find(WorkloadHost, { infra: 'vsphere' }, { orderBy: { id: 'asc' } });
       expect(pool.map((h) => h.ipAddress)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `192.168.77.${n}`));
 
-      const answers = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          server.request('POST', '/api/provision', {
-            token,
-            body: { serviceName: `tiny-${i}`, config: { template: 'single' }, targetInfra: 'vsphere' },
-          }),
-        ),
-      );
-      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
-      const ids = answers.map((a) => a.body.project_id as number);
-      const finals = await Promise.all(ids.map((id) => waitForFinalStatus(server, id, token)));
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => order(`tiny-${i}`)));
+      // Hosts are taken when the order is placed: the orders that find none are refused at once.
+      const accepted = answers.filter((a) => a.status === 200);
+      const refused = answers.filter((a) => a.status !== 200);
+      expect(accepted).toHaveLength(6);
+      expect(refused.map((a) => [a.status, a.body])).toEqual(Array(4).fill([409, { detail: '1 hosts needed, 0 available' }]));
+      const ids = accepted.map((a) => a.body.project_id as number);
+      expect(new Set(ids).size).toBe(6);
+      // A refused order leaves no project behind.
+      expect((await server.request('GET', '/api/history', { token })).body.map((p: any) => p.id).sort()).toEqual([...ids].sort());
 
-      const completed = finals.filter((f) => f.status === 'COMPLETED');
-      const failed = finals.filter((f) => f.status === 'FAILED');
-      expect(completed).toHaveLength(6);
-      expect(failed).toHaveLength(4);
-      for (const f of failed) {
-        expect(f.details.status).toBe('FAILED');
-        expect(f.details.error).toEqual({ message: '1 hosts needed, 0 available' });
-        expect(f.details.logs.at(-1)).toBe('Error: 1 hosts needed, 0 available');
-        expect(f.details.resources).toBeNull();
-        expect(f.assigned_ip).toBe(''); // REST shows no address as "", as the original did
-      }
-      const addresses = completed.map((c) => c.details.resources.ssh_targets[0].host).sort();
+      const finals = await Promise.all(ids.map((id) => waitForFinalStatus(server, id, token)));
+      expect(finals.map((f) => f.status)).toEqual(Array(6).fill('COMPLETED'));
+      const addresses = finals.map((c) => c.details.resources.ssh_targets[0].host).sort();
       expect(addresses).toEqual(pool.map((h) => h.ipAddress).sort());
 
       const state = await dbState(server);
       expect(state.duplicates).toEqual([]);
+      expect(state.projects.map((p) => p.id).sort()).toEqual([...ids].sort());
       expectExclusiveHolding(state.projects, state.hosts, () => 1);
       expect(state.hosts.filter((h) => h.infra === 'vsphere' && h.status === 'available')).toEqual([]);
 
-      // A project deleted gives its host back; the next order gets exactly that host.
-      const gone = completed[0];
+      // A deleted project gives its host back once its teardown finished; the next order gets exactly that host.
+      const gone = finals[0];
       const freed = gone.details.resources.ssh_targets[0].host;
       expect((await server.request('DELETE', `/api/provision/${gone.id}`, { token })).status).toBe(200);
+      await waitFor(async () => !(await server.request('GET', '/api/history', { token })).body.some((p: any) => p.id === gone.id), 10_000, 'the teardown');
       const freeNow = await server.app.orm.em.fork().find(WorkloadHost, { infra: 'vsphere', status: 'available' });
       expect(freeNow.map((h) => [h.ipAddress, h.projectId ?? null, h.owner ?? null])).toEqual([[freed, null, null]]);
 
-      const again = await server.request('POST', '/api/provision', {
-        token,
-        body: { serviceName: 'tiny-again', config: { template: 'single' }, targetInfra: 'vsphere' },
-      });
+      const again = await order('tiny-again');
       expect(again.status).toBe(200);
       const row = await waitForFinalStatus(server, again.body.project_id, token);
       expect(row.status).toBe('COMPLETED');
@@ -183,14 +176,18 @@ for (const backend of await backendsFor('concurrency')) {
 
       const final = await dbState(server);
       expectExclusiveHolding(final.projects, final.hosts, () => 1);
-      // One more order still fails with the clear error, now that the pool is full again.
-      const extra = await server.request('POST', '/api/provision', {
+      // With the pool full again, the next orders are refused with how many hosts were needed and how many are free.
+      const before = final.projects.length;
+      expect(await order('tiny-extra')).toMatchObject({ status: 409, body: { detail: '1 hosts needed, 0 available' } });
+      expect(await order('std-extra', 'standard')).toMatchObject({ status: 409, body: { detail: '3 hosts needed, 0 available' } });
+      const gql = await server.gql(
+        'mutation($input: ProvisionInput!) { provision(input: $input) { id } }',
+        { input: { serviceName: 'gql-extra', config: { template: 'standard' }, targetInfra: 'vsphere' } },
         token,
-        body: { serviceName: 'tiny-extra', config: { template: 'single' }, targetInfra: 'vsphere' },
-      });
-      const extraRow = await waitForFinalStatus(server, extra.body.project_id, token);
-      expect(extraRow.status).toBe('FAILED');
-      expect(extraRow.details.error.message).toBe('1 hosts needed, 0 available');
+      );
+      expect(gql.data ?? null).toBeNull();
+      expect(gql.errors?.map((e) => [e.message, e.extensions])).toEqual([['3 hosts needed, 0 available', { code: 'CONFLICT', needed: 3, available: 0 }]]);
+      expect((await dbState(server)).projects).toHaveLength(before);
     });
   });
 }

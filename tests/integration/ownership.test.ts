@@ -1,12 +1,12 @@
 /**
- * Ownership: a second user cannot see, follow or delete the first user's project by any query,
- * subscription or REST path; it answers "not found", as if unknown. The admin sees and may
- * delete everything.
+ * Ownership: a second user cannot see, follow, cancel, retry or delete the first user's project
+ * by any query, subscription or REST path; it answers "not found", as if unknown. The admin
+ * sees and may delete everything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { backendsFor } from '../helpers/backends.js';
-import { startTestServer, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
 
 const LISTS = ['/api/history', '/api/api/history', '/api/projects'];
 const PROVISION = `mutation($input: ProvisionInput!) { provision(input: $input) { id owner status serviceName } }`;
@@ -146,6 +146,30 @@ for (const backend of await backendsFor('ownership')) {
       expect(await rows(alice)).toEqual(aliceRows);
     });
 
+    it("Bob cannot cancel or retry Alice's projects (404 / NOT_FOUND); Alice reaches them and is told why not", async () => {
+      for (const id of aliceIds) {
+        for (const action of ['cancel', 'retry']) {
+          const res = await server.request('POST', `/api/provision/${id}/${action}`, { token: bob });
+          expect([res.status, res.body]).toEqual([404, { detail: 'Not Found' }]);
+        }
+        for (const field of ['cancelProvision', 'retryProvision']) {
+          const res = await server.gql(`mutation($id: Int!) { ${field}(id: $id) { id owner status } }`, { id }, bob);
+          expect(res.data ?? null).toBeNull();
+          expect(codes(res)).toEqual(['NOT_FOUND']);
+          expect(JSON.stringify(res.errors)).not.toMatch(/alice|COMPLETED/);
+        }
+        // The same requests from the owner get past the ownership check: a COMPLETED project
+        // can be neither cancelled nor retried.
+        for (const action of ['cancel', 'retry']) {
+          const res = await server.request('POST', `/api/provision/${id}/${action}`, { token: alice });
+          expect(res.status).toBe(409);
+          expect(res.body.detail).toContain(`Project #${id} is COMPLETED`);
+        }
+      }
+      expect((await history(alice)).map((p) => [p.id, p.status])).toEqual([[aliceGql, 'COMPLETED'], [aliceRest, 'COMPLETED']]);
+      expect(await rows(alice)).toEqual(aliceRows);
+    });
+
     it("Bob's provisionStatus subscription on Alice's project ends with NOT_FOUND and delivers no event", async () => {
       const client = server.wsClient(bob);
       const control = await follow(client, FOLLOW(bobId));
@@ -192,7 +216,10 @@ for (const backend of await backendsFor('ownership')) {
       const gone = await server.gql(`mutation($id: Int!) { deleteProject(id: $id) }`, { id: aliceGql }, admin);
       expect(gone.data).toEqual({ deleteProject: true });
 
-      expect(await history(alice)).toEqual([]);
+      // Deleting is a teardown in the background: until it ends the projects show as DELETING
+      // (RUNNING to REST clients); then they are gone, with their hosts back in the pool.
+      for (const p of await history(alice)) expect([p.status, p.details.status]).toEqual(['RUNNING', 'DELETING']);
+      await waitFor(async () => (await history(alice)).length === 0, 10_000, "Alice's projects to be torn down");
       expect(await rows(alice)).toEqual([]);
       const after = await rows(admin);
       for (const h of aliceHosts) {

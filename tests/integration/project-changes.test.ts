@@ -1,6 +1,7 @@
 /**
  * `projectChanges`: the live list feed. Each account hears about its own projects only, from
- * creation through its statuses to deletion, in order; an admin hears about every project.
+ * creation through its statuses and the teardown (DELETING) to deletion, in order; an admin
+ * hears about every project.
  */
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +74,7 @@ for (const backend of await backendsFor('project changes')) {
       return res.body.project_id;
     }
 
-    it('shows each account create → RUNNING → COMPLETED → delete of its own projects only, and an admin every project', async () => {
+    it('shows each account create → RUNNING → COMPLETED → DELETING → delete of its own projects only, and an admin every project', async () => {
       const before = listeners();
       const alice = listen(server.wsClient(tokens.alice));
       const bob = listen(server.wsClient(tokens.bob));
@@ -91,15 +92,22 @@ for (const backend of await backendsFor('project changes')) {
       await waitFor(() => alice.changes.some((c) => c.deleted) && bob.changes.some((c) => c.deleted) && admin.changes.filter((c) => c.deleted).length === 2, 10_000, 'deletions');
 
       expect([alice.errors, bob.errors, admin.errors]).toEqual([[], [], []]);
-      expect(lifecycle(alice.changes, aliceId)).toEqual(['PENDING', 'RUNNING', 'COMPLETED', 'deleted']);
-      expect(lifecycle(bob.changes, bobId)).toEqual(['PENDING', 'RUNNING', 'COMPLETED', 'deleted']);
+      const LIFECYCLE = ['PENDING', 'RUNNING', 'COMPLETED', 'DELETING', 'deleted'];
+      expect(lifecycle(alice.changes, aliceId)).toEqual(LIFECYCLE);
+      expect(lifecycle(bob.changes, bobId)).toEqual(LIFECYCLE);
       // nothing about the other account, not even its name
       expect(new Set(alice.changes.map((c) => c.owner))).toEqual(new Set(['alice']));
       expect(new Set(bob.changes.map((c) => c.owner))).toEqual(new Set(['bob']));
       expect(JSON.stringify(bob.changes)).not.toContain('alice');
       // the admin hears both, each in order
-      expect(lifecycle(admin.changes, aliceId)).toEqual(['PENDING', 'RUNNING', 'COMPLETED', 'deleted']);
-      expect(lifecycle(admin.changes, bobId)).toEqual(['PENDING', 'RUNNING', 'COMPLETED', 'deleted']);
+      expect(lifecycle(admin.changes, aliceId)).toEqual(LIFECYCLE);
+      expect(lifecycle(admin.changes, bobId)).toEqual(LIFECYCLE);
+      // the deleted record is the last one about the project, and only one is sent
+      for (const [feed, id] of [[alice, aliceId], [bob, bobId], [admin, aliceId], [admin, bobId]] as const) {
+        const mine = feed.changes.filter((c) => c.id === id);
+        expect(mine.filter((c) => c.deleted)).toHaveLength(1);
+        expect(mine.at(-1)!.deleted).toBe(true);
+      }
 
       // lastSeq only grows, and the completed summary carries the address the list shows
       const seqs = alice.changes.map((c) => c.lastSeq);
@@ -107,7 +115,8 @@ for (const backend of await backendsFor('project changes')) {
       const completed = alice.changes.filter((c) => c.status === 'COMPLETED' && !c.deleted).at(-1)!;
       expect(completed).toMatchObject({ serviceName: 'alice-live', owner: 'alice', infra: 'vsphere', deleted: false });
       expect(completed.assignedIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-      expect(alice.changes[0]).toMatchObject({ id: aliceId, status: 'PENDING', lastSeq: 1, assignedIp: null, deleted: false });
+      // the order's own transaction records PENDING and the host allocation (events 1 and 2): one change
+      expect(alice.changes[0]).toMatchObject({ id: aliceId, status: 'PENDING', lastSeq: 2, assignedIp: null, deleted: false });
 
       for (const feed of [alice, bob, admin]) feed.stop();
       await waitFor(() => listeners() === before, 5000, 'listeners to leave the bus');
@@ -135,7 +144,9 @@ for (const backend of await backendsFor('project changes')) {
       expect(busy.total).toBe(vsphere.total);
       expect(busy.assigned - vsphere.assigned).toBeGreaterThan(0);
       expect(busy.available).toBe(vsphere.available - (busy.assigned - vsphere.assigned));
-      await server.request('DELETE', `/api/provision/${id}`, { token: tokens.bob });
+      expect((await server.request('DELETE', `/api/provision/${id}`, { token: tokens.bob })).status).toBe(200);
+      // the hosts return once the teardown finished
+      await waitFor(async () => !(await server.request('GET', '/api/history', { token: tokens.bob })).body.some((p: any) => p.id === id), 10_000, 'the teardown');
       expect((await server.gql(POOL, {}, tokens.alice)).data.workloadPool).toEqual(idle);
     });
   });

@@ -1,12 +1,17 @@
 /**
  * Quotas, portal limits, usage figures and the audit trail, as a user and an admin see them:
  * an order beyond the account's hosts or vCPU is refused (409 / CONFLICT) and creates nothing,
- * a deletion frees the quota, an admin can raise it, the portal limit binds admins too, the
- * stats add up, and every step is in the audit trail with actor, action, target, ip and result.
+ * a deletion frees the quota once its teardown finished, a cancel frees it at once and a retry
+ * takes it again, an admin can raise it, the portal limit binds admins too, the stats add up,
+ * and every step is in the audit trail with actor, action, target, ip and result.
+ *
+ * The server runs a gated mock runner, so the test can hold a run or a teardown where it wants
+ * to look at the quota without racing the runner.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendsFor } from '../helpers/backends.js';
-import { ADMIN, startTestServer, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { ADMIN, startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { GatedRunner } from '../helpers/test-runners.js';
 
 const ENV = { DEFAULT_QUOTA_HOSTS: '5', DEFAULT_QUOTA_VCPU: '10', DEFAULT_QUOTA_MEMORY_GB: '20', DEFAULT_QUOTA_DISK_GB: '100' };
 const USER = { username: 'quota-user', password: 'quota-user-password' };
@@ -24,6 +29,9 @@ for (const backend of await backendsFor('quotas and audit')) {
     let server: TestServer;
     let admin: string;
     let user: string;
+    const runner = new GatedRunner();
+    /** The project cancelled and retried (for the audit trail). */
+    let cancelledId = 0;
     /** Live projects ordered so far, with their sizes: what the stats must add up to. */
     const ledger = new Map<number, Size>();
 
@@ -40,18 +48,25 @@ for (const backend of await backendsFor('quotas and audit')) {
       return res.body.detail as string;
     }
     const projectCount = async () => (await server.request('GET', '/api/history', { token: admin })).body.length;
+    const usedBy = async (token: string) =>
+      (await server.gql('query { myQuota { used { usedHosts usedVcpu usedMemory usedDisk } } }', {}, token)).data.myQuota.used;
+    const torndown = (id: number) =>
+      waitFor(async () => !(await server.request('GET', '/api/history', { token: admin })).body.some((p: any) => p.id === id), 10_000, `project ${id} to be torn down`);
 
     beforeAll(async () => {
-      server = await startTestServer({ backend, env: ENV });
+      server = await startTestServer({ backend, env: ENV, runner });
       admin = server.adminToken;
       expect((await server.request('POST', '/api/signup', { body: USER })).status).toBe(200);
       expect((await server.request('POST', `/api/admin/approve-user/${USER.username}`, { token: admin })).status).toBe(200);
       expect((await server.request('POST', '/api/login', { body: { user_id: USER.username, password: 'not-the-password' } })).status).toBe(401);
       user = await server.login(USER.username, USER.password);
     });
-    afterAll(() => server?.close());
+    afterAll(async () => {
+      runner.releaseAll();
+      await server?.close();
+    });
 
-    it('refuses a second 3-host order over a 5-host quota (409 / CONFLICT) and creates nothing; a deletion frees it', async () => {
+    it('refuses a second 3-host order over a 5-host quota (409 / CONFLICT) and creates nothing; a deletion frees it once torn down', async () => {
       const first = await provisionRest(user, order('std-1', 'standard', 'low'), SIZES.standardLow);
       const before = await projectCount();
       const detail = await refusedRest(user, order('std-2', 'standard', 'low'));
@@ -64,10 +79,21 @@ for (const backend of await backendsFor('quotas and audit')) {
       const mine = (await server.request('GET', '/api/history', { token: user })).body;
       expect(mine.map((p: any) => p.service_name)).toEqual(['std-1']);
 
+      // While the teardown runs (held here after its steps), the project still holds its hosts and its quota.
+      const teardown = runner.hold('teardown-done', 'std-1');
       expect((await server.request('DELETE', `/api/provision/${first}`, { token: user })).status).toBe(200);
+      await teardown.reached;
+      const deleting = (await server.request('GET', '/api/history', { token: user })).body;
+      expect(deleting.map((p: any) => [p.id, p.status, p.details.status])).toEqual([[first, 'RUNNING', 'DELETING']]);
+      expect(await usedBy(user)).toEqual({ usedHosts: 3, usedVcpu: 3, usedMemory: 6, usedDisk: 60 });
+      expect(await refusedRest(user, order('std-3', 'standard', 'low'))).toContain('hosts 3 + 3 > 5');
+      teardown.release();
+      await torndown(first);
       ledger.delete(first);
+      expect(await usedBy(user)).toEqual({ usedHosts: 0, usedVcpu: 0, usedMemory: 0, usedDisk: 0 });
       const again = await provisionRest(user, order('std-3', 'standard', 'low'), SIZES.standardLow);
       expect((await server.gql(`mutation { deleteProject(id: ${again}) }`, {}, user)).data.deleteProject).toBe(true);
+      await torndown(again);
       ledger.delete(again);
     });
 
@@ -123,7 +149,32 @@ for (const backend of await backendsFor('quotas and audit')) {
       expect(code(await server.gql('query { adminStats { usedVcpu } }', {}, user))).toBe('FORBIDDEN');
     });
 
-    it('keeps an audit trail of logins, sign-ups, approvals, orders, deletes, settings and user changes', async () => {
+    it('frees the quota of a cancelled run at once, and a retry takes it again', async () => {
+      const before = await usedBy(user);
+      const running = runner.hold('run', 'to-cancel');
+      const res = await server.request('POST', '/api/provision', { token: user, body: order('to-cancel', 'single', 'low') });
+      expect(res.status).toBe(200);
+      cancelledId = res.body.project_id;
+      await running.reached;
+      const plus = (a: typeof before, s: Size) => ({ usedHosts: a.usedHosts + s.hosts, usedVcpu: a.usedVcpu + s.vcpu, usedMemory: a.usedMemory + s.memory, usedDisk: a.usedDisk + s.disk });
+      expect(await usedBy(user)).toEqual(plus(before, SIZES.singleLow));
+
+      const cancel = await server.request('POST', `/api/provision/${cancelledId}/cancel`, { token: user });
+      expect(cancel.body).toEqual({ status: 'success', message: `프로젝트 #${cancelledId} 취소 요청`, project_id: cancelledId, project_status: 'RUNNING' });
+      const row = await waitForFinalStatus(server, cancelledId, user);
+      expect([row.status, row.details.status]).toEqual(['FAILED', 'CANCELLED']); // REST shows CANCELLED as FAILED
+      expect(await usedBy(user)).toEqual(before);
+      expect(code(await server.gql(`mutation { cancelProvision(id: ${cancelledId}) { status } }`, {}, user))).toBe('CONFLICT');
+
+      running.release();
+      const retried = await server.gql(`mutation { retryProvision(id: ${cancelledId}) { id status attempt } }`, {}, user);
+      expect(retried.data.retryProvision).toEqual({ id: cancelledId, status: 'PENDING', attempt: 2 });
+      expect(await usedBy(user)).toEqual(plus(before, SIZES.singleLow));
+      expect((await waitForFinalStatus(server, cancelledId, user)).status).toBe('COMPLETED');
+      ledger.set(cancelledId, SIZES.singleLow);
+    });
+
+    it('keeps an audit trail of logins, sign-ups, approvals, orders, cancels, retries, deletes, settings and user changes', async () => {
       const res = await server.request('GET', '/api/admin/audit?limit=200', { token: admin });
       expect(res.status).toBe(200);
       const entries: any[] = res.body.entries;
@@ -136,6 +187,8 @@ for (const backend of await backendsFor('quotas and audit')) {
       has({ action: 'provision', actor: USER.username, result: 'success', detail: { serviceName: 'std-1', owner: USER.username } });
       has({ action: 'provision', actor: USER.username, target: 'std-2', result: 'failure' });
       has({ action: 'project.delete', actor: USER.username, result: 'success', detail: { serviceName: 'std-1', owner: USER.username } });
+      has({ action: 'project.cancel', actor: USER.username, target: `project:${cancelledId}`, result: 'success', detail: { status: 'RUNNING' } });
+      has({ action: 'project.retry', actor: USER.username, target: `project:${cancelledId}`, result: 'success', detail: { attempt: 2 } });
       has({ action: 'user.quota', actor: ADMIN.username, target: USER.username, result: 'success', detail: { vcpu: 16 } });
       has({ action: 'settings.update', actor: ADMIN.username, target: 'settings', result: 'success', detail: { changed: ['maxVcpu'] } });
       has({ action: 'settings.update', actor: ADMIN.username, result: 'failure' });

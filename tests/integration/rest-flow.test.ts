@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../server/config/catalog.js';
 import { backendsFor } from '../helpers/backends.js';
-import { startTestServer, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { GatedRunner } from '../helpers/test-runners.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/contract/${name}.json`, import.meta.url), 'utf8'));
 const provisionContract = fixture('provision');
@@ -11,21 +13,27 @@ const resourcesContract = fixture('my-resources');
 const deleteContract = fixture('delete');
 
 const keysOf = (o: object) => Object.keys(o).sort();
+/** What the mock runner's teardown logs: its steps undone in reverse order. */
+const TEARDOWN_LOGS = [...loadCatalog().mockSteps].reverse().map((s) => s.teardownLog);
 
 for (const backend of await backendsFor('REST flow')) {
   describe(`REST flow as an old client does it (${backend})`, () => {
     let server: TestServer;
     let token: string;
+    const runner = new GatedRunner();
 
     beforeAll(async () => {
-      server = await startTestServer({ backend });
+      server = await startTestServer({ backend, runner });
       const res = await server.request('POST', '/api/login', { body: { user_id: 'admin', password: 'admin-test-password' } });
       expect(res.status).toBe(200);
       expect(keysOf(res.body)).toEqual(keysOf(loginContract.success.body));
       expect(res.body).toMatchObject({ status: 'success', message: 'Login Approved', token_type: 'bearer', role: 'admin' });
       token = res.body.access_token;
     });
-    afterAll(() => server?.close());
+    afterAll(async () => {
+      runner.releaseAll();
+      await server?.close();
+    });
 
     it('accepts `username` as an alias of `user_id`', async () => {
       const res = await server.request('POST', '/api/login', { body: { username: 'admin', password: 'admin-test-password' } });
@@ -44,7 +52,7 @@ for (const backend of await backendsFor('REST flow')) {
       expect(res.body).toMatchObject({ system_notice: '', maintenance_mode: false });
     });
 
-    it('provisions, completes, lists resources and deletes with the contract shapes', async () => {
+    it('provisions, completes, lists resources and deletes (a teardown shown as RUNNING until it is gone) with the contract shapes', async () => {
       const pool = async () => (await server.request('GET', '/api/monitoring/my-resources', { token })).body as any[];
       const freeBefore = (await pool()).filter((r) => r.status === 'Available').length;
 
@@ -86,11 +94,26 @@ for (const backend of await backendsFor('REST flow')) {
       expect(derived.every((r) => r.status === 'Running' && r.cpu_usage === 0)).toBe(true);
       expect(rows.filter((r) => r.status === 'Available').length).toBe(freeBefore - 3);
 
+      // The delete answers at once; the teardown is held here after its steps, before the hosts return.
+      const teardown = runner.hold('teardown-done', 'shop-web');
       const deleted = await server.request('DELETE', `/api/provision/${id}`, { token });
       expect(deleted.status).toBe(200);
       expect(deleted.body).toEqual(deleteContract.success.body);
-      const history = await server.request('GET', '/api/history', { token });
-      expect(history.body.find((p: any) => p.id === id)).toBeUndefined();
+      await teardown.reached;
+      const deleting = (await server.request('GET', '/api/history', { token })).body.find((p: any) => p.id === id);
+      expect(keysOf(deleting)).toEqual(keysOf(historyContract.success.body[1]));
+      expect(deleting.status).toBe('RUNNING'); // old clients know no DELETING: work in progress, hosts still held
+      expect(deleting.details.status).toBe('DELETING');
+      const teardownLogs = deleting.details.logs.slice(d.logs.length);
+      expect(teardownLogs.slice(0, 2)).toEqual(['Delete requested by admin', expect.stringMatching(/^Tearing down \(instance .+\)$/)]);
+      expect(teardownLogs.slice(2)).toEqual(TEARDOWN_LOGS);
+      expect((await pool()).filter((r) => r.status === 'Available').length).toBe(freeBefore - 3);
+      // Deleting again while the teardown runs changes nothing and answers the same.
+      expect(await server.request('DELETE', `/api/provision/${id}`, { token })).toMatchObject({ status: 200, body: deleteContract.success.body });
+      expect((await server.request('GET', '/api/history', { token })).body.find((p: any) => p.id === id)).toEqual(deleting);
+
+      teardown.release();
+      await waitFor(async () => !(await server.request('GET', '/api/history', { token })).body.some((p: any) => p.id === id), 10_000, 'the teardown');
       const after = await pool();
       expect(after.filter((r) => r.project_name === 'shop-web')).toEqual([]);
       expect(after.filter((r) => r.status === 'Available').length).toBe(freeBefore);
@@ -134,7 +157,7 @@ for (const backend of await backendsFor('REST flow')) {
       expect(main.body.find((p: any) => p.id === ids[0]).details.infra).toEqual({ type: 'vsphere' });
     });
 
-    it('fails a run at the injected step with the error, and returns its hosts', async () => {
+    it('fails a run at the injected step with the error, and returns its hosts; a retry runs it again, keeping its history', async () => {
       const created = await server.request('POST', '/api/provision', {
         token,
         body: { serviceName: 'will-fail', config: { template: 'standard', mockFailAt: 'db' }, targetInfra: { type: 'vsphere' } },
@@ -147,6 +170,17 @@ for (const backend of await backendsFor('REST flow')) {
       expect(row.details.resources).toBeNull();
       const rows = (await server.request('GET', '/api/monitoring/my-resources', { token })).body as any[];
       expect(rows.filter((r) => r.project_name === 'will-fail')).toEqual([]);
+
+      const id = created.body.project_id;
+      const retried = await server.request('POST', `/api/provision/${id}/retry`, { token });
+      expect(retried.body).toEqual({ status: 'success', message: `프로젝트 #${id} 재시도 시작`, project_id: id, project_status: 'PENDING' });
+      const again = await waitForFinalStatus(server, id, token);
+      expect(again.status).toBe('FAILED'); // the same input, so the same injected failure
+      expect(again.details.logs.slice(0, row.details.logs.length)).toEqual(row.details.logs);
+      expect(again.details.logs).toContain('Retry #1 requested by admin');
+      expect(again.details.logs.filter((l: string) => l === row.details.logs.at(-1))).toHaveLength(2);
+      const after = (await server.request('GET', '/api/monitoring/my-resources', { token })).body as any[];
+      expect(after.filter((r) => r.project_name === 'will-fail')).toEqual([]);
     });
 
     it('refuses new orders with 503 while maintenance mode is on', async () => {
