@@ -150,6 +150,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         : new LocalFeed(bus);
     await feed.start();
     closeFeed = () => feed.close();
+    // A logout closes the token's open sockets on every instance, not only this one.
+    feed.onRevocation((jti) => sessions.revoked(jti));
+    sessions.useBroadcast((jti) => feed.announceRevocation(jti));
     const journal = new ProjectJournal(orm, feed);
     const dispatcher = new Dispatcher({
       orm,

@@ -45,6 +45,9 @@ export interface EventFeed {
   sendControl(message: ControlMessage): Promise<void>;
   onJobs(listener: () => void): void;
   onControl(listener: (message: ControlMessage) => void): void;
+  /** Tells every instance that a token was logged out. */
+  announceRevocation(jti: string): Promise<void>;
+  onRevocation(listener: (jti: string) => void): void;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -59,8 +62,17 @@ export class LocalFeed implements EventFeed {
   readonly kind = 'local' as const;
   private jobListeners: (() => void)[] = [];
   private controlListeners: ((m: ControlMessage) => void)[] = [];
+  private revocationListeners: ((jti: string) => void)[] = [];
 
   constructor(private readonly bus: ProjectEventBus) {}
+
+  async announceRevocation(jti: string): Promise<void> {
+    for (const l of this.revocationListeners) l(jti);
+  }
+
+  onRevocation(listener: (jti: string) => void): void {
+    this.revocationListeners.push(listener);
+  }
 
   async publishInTransaction(): Promise<void> {}
 
@@ -91,6 +103,7 @@ export class LocalFeed implements EventFeed {
 export const EVENTS_CHANNEL = 'hcmp_events';
 export const JOBS_CHANNEL = 'hcmp_jobs';
 export const CONTROL_CHANNEL = 'hcmp_control';
+export const REVOKED_CHANNEL = 'hcmp_revoked';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; larger messages go by reference. */
 const MAX_PAYLOAD = 7800;
 
@@ -124,6 +137,7 @@ export class PgFeed implements EventFeed {
   private closed = false;
   private jobListeners: (() => void)[] = [];
   private controlListeners: ((m: ControlMessage) => void)[] = [];
+  private revocationListeners: ((jti: string) => void)[] = [];
   /** Messages are handled strictly in arrival order, even when one needs a database read. */
   private chain: Promise<void> = Promise.resolve();
   /** The newest seq delivered per project, to fill gaps after a lost connection. */
@@ -165,6 +179,14 @@ export class PgFeed implements EventFeed {
     this.controlListeners.push(listener);
   }
 
+  async announceRevocation(jti: string): Promise<void> {
+    await this.notify(REVOKED_CHANNEL, jti);
+  }
+
+  onRevocation(listener: (jti: string) => void): void {
+    this.revocationListeners.push(listener);
+  }
+
   async start(): Promise<void> {
     await this.connect();
   }
@@ -193,7 +215,7 @@ export class PgFeed implements EventFeed {
     });
     client.on('end', () => this.lost(client));
     await client.connect();
-    await client.query(`listen ${EVENTS_CHANNEL}; listen ${JOBS_CHANNEL}; listen ${CONTROL_CHANNEL}`);
+    await client.query(`listen ${EVENTS_CHANNEL}; listen ${JOBS_CHANNEL}; listen ${CONTROL_CHANNEL}; listen ${REVOKED_CHANNEL}`);
     this.client = client;
   }
 
@@ -225,6 +247,10 @@ export class PgFeed implements EventFeed {
   private receive(channel: string, payload: string): void {
     if (channel === JOBS_CHANNEL) {
       for (const l of this.jobListeners) l();
+      return;
+    }
+    if (channel === REVOKED_CHANNEL) {
+      for (const l of this.revocationListeners) l(payload);
       return;
     }
     if (channel === CONTROL_CHANNEL) {

@@ -13,6 +13,8 @@ export type RevocationListener = (jti: string) => void;
 
 export class SessionService {
   private readonly listeners = new Set<RevocationListener>();
+  /** Tells every instance of a logout (set when several instances share the database). */
+  private broadcast: ((jti: string) => Promise<void>) | null = null;
 
   constructor(
     private readonly tokens: TokenService,
@@ -33,7 +35,18 @@ export class SessionService {
     const em = this.fork();
     await em.upsert(RevokedToken, { jti: caller.jti, expiresAt: caller.expiresAt });
     await em.nativeDelete(RevokedToken, { expiresAt: { $lt: new Date() } });
-    for (const listener of this.listeners) listener(caller.jti);
+    if (this.broadcast) await this.broadcast(caller.jti);
+    else this.revoked(caller.jti);
+  }
+
+  /** Sends logouts through `broadcast`, which must call {@link revoked} on every instance. */
+  useBroadcast(broadcast: (jti: string) => Promise<void>): void {
+    this.broadcast = broadcast;
+  }
+
+  /** A token was logged out (here or on another instance): its open sockets close. */
+  revoked(jti: string): void {
+    for (const listener of this.listeners) listener(jti);
   }
 
   onRevoke(listener: RevocationListener): () => void {
