@@ -54,6 +54,8 @@ const row = (id: number): HistoryRow => ({
   config: { template: 'single', traffic: 'low', packages: [] },
   details: {},
   lastSeq: 7,
+  attempt: 1,
+  pendingAction: null,
   createdAt: '2025-03-04T05:06:07.000Z',
   updatedAt: '2025-03-04T05:07:00.000Z',
 });

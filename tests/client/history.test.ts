@@ -26,6 +26,8 @@ const row = (id: number, extra: Partial<HistoryRow> = {}): HistoryRow => ({
   config: { template: 'standard', traffic: 'mid', packages: ['nginx', 'redis'] },
   details: { infra: { type: 'vsphere', region: 'dc-seoul' } },
   lastSeq: 10,
+  attempt: 1,
+  pendingAction: null,
   createdAt: '2025-03-04T05:06:07.000Z',
   updatedAt: '2025-03-04T05:07:00.000Z',
   ...extra,
@@ -52,6 +54,8 @@ describe('status badge', () => {
     ['ERROR', 'red'],
     ['FAILED', 'red'],
     ['PENDING', 'grey'],
+    ['CANCELLED', 'slate'],
+    ['DELETING', 'amber'],
     ['DELETED', 'grey'],
   ])('shows %s in %s', (status, tone) => {
     expect(statusTone(status)).toBe(tone);
@@ -112,6 +116,19 @@ describe('live changes merged by id', () => {
   });
   it('leaves an older project that is not loaded to "load more"', () => {
     expect(mergeChange([row(5), row(4)], change(1), NO_FILTER, true).rows.map((r) => r.id)).toEqual([5, 4]);
+  });
+  it('keeps a pending cancel while the run goes on, and drops it once the status leaves PENDING / RUNNING', () => {
+    const asked = [row(3, { status: 'RUNNING', pendingAction: 'cancel', lastSeq: 11 })];
+    const logLine = mergeChange(asked, change(3, { status: 'RUNNING', lastSeq: 12 }), NO_FILTER, false);
+    expect(logLine.rows[0]).toMatchObject({ status: 'RUNNING', pendingAction: 'cancel' });
+    const cancelled = mergeChange(logLine.rows, change(3, { status: 'CANCELLED', lastSeq: 14 }), NO_FILTER, false);
+    expect(cancelled.rows[0]).toMatchObject({ status: 'CANCELLED', pendingAction: null });
+    expect(cancelled.needsLoad).toBeNull();
+  });
+  it('loads a finished row again when it runs again (a retry made elsewhere: its attempt changed)', () => {
+    const merged = mergeChange([row(3, { status: 'FAILED' })], change(3, { status: 'PENDING', lastSeq: 14 }), NO_FILTER, false);
+    expect(merged.rows[0].status).toBe('PENDING');
+    expect(merged.needsLoad).toBe(3);
   });
 });
 
@@ -184,6 +201,7 @@ describe('useHistory', () => {
     await flushPromises();
     expect(await history.remove(3)).toBeNull();
     expect(history.rows.value.map((r) => [r.id, r.status])).toEqual([[3, 'DELETING'], [2, 'COMPLETED']]);
+    expect(history.rows.value[0].pendingAction).toBe('delete');
     sink!.next({ projectChanges: change(3, { status: 'DELETING', lastSeq: 12 }) });
     expect(history.rows.value.map((r) => [r.id, r.status])).toEqual([[3, 'DELETING'], [2, 'COMPLETED']]);
     sink!.next({ projectChanges: change(3, { status: 'DELETING', lastSeq: 13, deleted: true }) });

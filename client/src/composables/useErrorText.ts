@@ -2,6 +2,7 @@
 import { useI18n } from 'vue-i18n';
 import type { ApiError } from '../graphql/client';
 import { splitSeconds } from '../utils/duration';
+import { hostShortage } from '../utils/project-status';
 
 export function useErrorText() {
   const { t } = useI18n();
@@ -18,6 +19,12 @@ export function useErrorText() {
     return t(`errors.${error.code}`);
   }
 
+  /** Orders and retries: an exhausted workload pool says how many hosts were needed and are free. */
+  function provisionErrorText(error: ApiError): string {
+    const shortage = hostShortage(error);
+    return shortage ? t('provision.notEnoughHosts', { needed: shortage.needed, available: shortage.available }) : errorText(error);
+  }
+
   /** Sign-in answers: bad credentials, an account not approved (or rejected / disabled), lock-out. */
   function signInErrorText(error: ApiError): string {
     switch (error.code) {
@@ -32,5 +39,5 @@ export function useErrorText() {
     }
   }
 
-  return { duration, errorText, signInErrorText };
+  return { duration, errorText, provisionErrorText, signInErrorText };
 }

@@ -1,8 +1,8 @@
 /**
  * The provisioning history list: keyset pages of `history` (filters, load more, refresh),
  * kept current by the `projectChanges` subscription — new projects appear at the top, statuses
- * change in place, deleted ones leave — and admin deletion. Changes that arrive while a page
- * is loading wait and are applied on top of it.
+ * change in place, deleted ones leave — and the row actions: cancel, retry, admin deletion.
+ * Changes that arrive while a page is loading wait and are applied on top of it.
  *
  * A live feed that drops is reopened on its own, with a growing wait between tries
  * (`reconnecting` meanwhile); once it is connected again the first page is loaded again, so
@@ -11,7 +11,15 @@
 import { onScopeDispose, reactive, ref, shallowRef, watch } from 'vue';
 import { api } from '../graphql/api';
 import type { ApiError } from '../graphql/client';
-import { DeleteProjectDocument, HistoryPageDocument, HistoryProjectDocument, ProjectChangesDocument, type ProjectChangesSubscription } from '../graphql/generated/operations';
+import {
+  CancelProvisionDocument,
+  DeleteProjectDocument,
+  HistoryPageDocument,
+  HistoryProjectDocument,
+  ProjectChangesDocument,
+  RetryProvisionDocument,
+  type ProjectChangesSubscription,
+} from '../graphql/generated/operations';
 import { createSubscriptionClient, subscribe, type SubscriptionSink } from '../graphql/subscriptions';
 import { fillRow, mergeChange, type HistoryFilter, type HistoryRow, type ProjectChange } from '../utils/history';
 import { toApiError } from './useGraphQL';
@@ -190,12 +198,47 @@ export function useHistory(options: HistoryOptions = {}) {
     await reload();
   }
 
+  /** Changes one row in place (when it is still listed). */
+  function patchRow(id: number, patch: Partial<HistoryRow>): void {
+    rows.value = rows.value.map((r) => (r.id === id ? { ...r, ...patch } : r));
+  }
+
   /** Admin: deletes a project; resolves with the error, or null. */
   async function remove(id: number): Promise<ApiError | null> {
     try {
       await api.request(DeleteProjectDocument, { id });
-      // The teardown goes on on the server: the row says so until its deletion arrives live.
-      rows.value = rows.value.map((r) => (r.id === id ? { ...r, status: 'DELETING' } : r));
+      // The teardown goes on on the server: the row says so until its deletion arrives live (a
+      // running job first stops at its next safe point: the delete stays pending meanwhile).
+      patchRow(id, { status: 'DELETING', pendingAction: 'delete' });
+      return null;
+    } catch (err) {
+      return toApiError(err);
+    }
+  }
+
+  /** Cancels a PENDING or RUNNING project; resolves with the error, or null. */
+  async function cancel(id: number): Promise<ApiError | null> {
+    try {
+      const { cancelProvision: p } = await api.request(CancelProvisionDocument, { id });
+      const row = rows.value.find((r) => r.id === id);
+      // A live change may already have brought a newer state.
+      if (row && p.lastSeq >= row.lastSeq) patchRow(id, { status: p.status, pendingAction: p.pendingAction ?? null, attempt: p.attempt, lastSeq: p.lastSeq, updatedAt: p.updatedAt });
+      return null;
+    } catch (err) {
+      return toApiError(err);
+    }
+  }
+
+  /** Runs a FAILED or CANCELLED project again; resolves with the error, or null. */
+  async function retry(id: number): Promise<ApiError | null> {
+    try {
+      const { retryProvision: p } = await api.request(RetryProvisionDocument, { id });
+      const row = rows.value.find((r) => r.id === id);
+      if (row && p.lastSeq >= row.lastSeq) {
+        patchRow(id, { status: p.status, pendingAction: p.pendingAction ?? null, attempt: p.attempt, assignedIp: p.assignedIp ?? null, lastSeq: p.lastSeq, updatedAt: p.updatedAt });
+      } else if (row) {
+        patchRow(id, { attempt: p.attempt });
+      }
       return null;
     } catch (err) {
       return toApiError(err);
@@ -217,5 +260,5 @@ export function useHistory(options: HistoryOptions = {}) {
     generation += 1;
   });
 
-  return { rows, filter, hasNextPage, loading, loadingMore, loaded, error, live, start, refresh, reload, loadMore, remove, apply };
+  return { rows, filter, hasNextPage, loading, loadingMore, loaded, error, live, start, refresh, reload, loadMore, remove, cancel, retry, apply };
 }

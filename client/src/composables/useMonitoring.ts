@@ -17,6 +17,7 @@ import {
   type MonitoringStatusQuery,
 } from '../graphql/generated/operations';
 import { createSubscriptionClient, subscribe } from '../graphql/subscriptions';
+import { isFinalEvent } from '../utils/project-status';
 import { averages, deriveAlarms, newestFirst, pushPoint, type ChartPoint, type LogLine } from '../utils/monitoring';
 import { toApiError } from './useGraphQL';
 
@@ -96,7 +97,8 @@ export function useMonitoring(options: { pollMs?: number } = {}) {
         if (e.kind === 'log' && e.message) {
           liveLines.value = [...liveLines.value, { key: `${run.id}-l${e.seq}`, projectId: run.id, serviceName: run.serviceName, seq: order++, text: e.message }];
         }
-        if (e.status === 'COMPLETED' || e.status === 'FAILED') {
+        // COMPLETED, FAILED or CANCELLED: the run is over (its stream ends here too).
+        if (isFinalEvent(e)) {
           stop();
           void loadRuns();
           void poll();

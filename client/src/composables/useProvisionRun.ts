@@ -6,16 +6,34 @@
  * The run survives reloads and dropped connections: { projectId, lastSeq } and the lines shown
  * so far are kept in sessionStorage, and the subscription is (re)opened with afterSeq = lastSeq,
  * so the server replays exactly what was missed.
+ *
+ * A run ends with a status (or error) event COMPLETED, FAILED or CANCELLED, as the server's
+ * stream does; DELETING is still going (a teardown, then the project is gone). While it is
+ * PENDING or RUNNING it can be cancelled (`cancelProvision`: it stops at its next safe point and
+ * ends CANCELLED); a FAILED or CANCELLED run can be retried (`retryProvision`), which goes on
+ * in the same window: the stream is opened again after the last seq shown and the retry's
+ * events (PENDING, RUNNING, …) follow the earlier ones.
  */
 import type { Client } from 'graphql-ws/client';
 import { onScopeDispose, reactive } from 'vue';
+import { api } from '../graphql/api';
 import type { ApiError } from '../graphql/client';
-import { type EventKind, type ProjectStatus, ProvisionStatusDocument, type ProvisionStatusSubscription } from '../graphql/generated/operations';
+import {
+  CancelProvisionDocument,
+  type CancelProvisionMutation,
+  type EventKind,
+  type ProjectStatus,
+  ProvisionStatusDocument,
+  type ProvisionStatusSubscription,
+  RetryProvisionDocument,
+  type RetryProvisionMutation,
+} from '../graphql/generated/operations';
 import { createSubscriptionClient, subscribe, type SubscriptionSink } from '../graphql/subscriptions';
+import { canRetry, isFinalStatus } from '../utils/project-status';
 import { readSessionJson, removeSession, writeSessionJson } from '../utils/session-storage';
+import { toApiError } from './useGraphQL';
 
 export const RUN_STORAGE_KEY = 'hcmp.run';
-const FINAL: ProjectStatus[] = ['COMPLETED', 'FAILED'];
 
 export type RunEvent = ProvisionStatusSubscription['provisionStatus'];
 
@@ -42,14 +60,24 @@ export interface StoredRun {
   status: ProjectStatus;
   resources: RunResources | null;
   error: string | null;
+  /** "cancel" or "delete" while the run was asked to stop and has not stopped yet. */
+  pendingAction?: string | null;
+  attempt?: number;
 }
 
 export type RunConnection = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
 
 export type SubscribeRun = (projectId: number, afterSeq: number, sink: SubscriptionSink<ProvisionStatusSubscription>) => () => void;
+export type CancelRun = (projectId: number) => Promise<CancelProvisionMutation['cancelProvision']>;
+export type RetryRun = (projectId: number) => Promise<RetryProvisionMutation['retryProvision']>;
+export type RunAction = 'cancel' | 'retry';
 
 export interface ProvisionRunOptions {
   subscribe?: SubscribeRun;
+  /** cancelProvision (tests pass a fake). */
+  cancel?: CancelRun;
+  /** retryProvision (tests pass a fake). */
+  retry?: RetryRun;
   /** First wait before reopening a dropped subscription; doubles up to 8 s. */
   retryDelayMs?: number;
   maxRetries?: number;
@@ -61,6 +89,8 @@ const defaultSubscribe: SubscribeRun = (projectId, afterSeq, sink) => {
   sharedClient ??= createSubscriptionClient({ retryAttempts: 0 });
   return subscribe(sharedClient, ProvisionStatusDocument, { projectId, afterSeq }, sink);
 };
+const defaultCancel: CancelRun = async (id) => (await api.request(CancelProvisionDocument, { id })).cancelProvision;
+const defaultRetry: RetryRun = async (id) => (await api.request(RetryProvisionDocument, { id })).retryProvision;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
 
@@ -85,6 +115,8 @@ function isStoredRun(value: unknown): value is StoredRun {
 
 export function useProvisionRun(options: ProvisionRunOptions = {}) {
   const doSubscribe = options.subscribe ?? defaultSubscribe;
+  const doCancel = options.cancel ?? defaultCancel;
+  const doRetry = options.retry ?? defaultRetry;
   const baseDelay = options.retryDelayMs ?? 500;
   const maxRetries = options.maxRetries ?? 20;
 
@@ -100,6 +132,14 @@ export function useProvisionRun(options: ProvisionRunOptions = {}) {
     /** Why following the run stopped early (not the run's own failure). */
     streamError: null as ApiError | null,
     connection: 'idle' as RunConnection,
+    /** "cancel" (or "delete") once a stop was asked and until the run reaches it. */
+    pendingAction: null as string | null,
+    /** 1 for the first run, +1 per retry (known once a retry was made from here). */
+    attempt: 1,
+    /** A cancel or retry request on its way. */
+    acting: null as RunAction | null,
+    /** Why the last cancel or retry was refused. */
+    actionError: null as ApiError | null,
   });
 
   /** Events that arrived before the ones they follow. */
@@ -110,7 +150,8 @@ export function useProvisionRun(options: ProvisionRunOptions = {}) {
   /** Bumped by every connect and stop: callbacks of an older subscription are ignored. */
   let generation = 0;
 
-  const finished = () => FINAL.includes(state.status);
+  /** The run ended: its last status (or error) event was COMPLETED, FAILED or CANCELLED. */
+  const finished = () => isFinalStatus(state.status);
 
   function persist(): void {
     if (state.projectId === null) return;
@@ -122,13 +163,20 @@ export function useProvisionRun(options: ProvisionRunOptions = {}) {
       status: state.status,
       resources: state.resources,
       error: state.error,
+      pendingAction: state.pendingAction,
+      attempt: state.attempt,
     };
     writeSessionJson(RUN_STORAGE_KEY, stored);
   }
 
   function apply(event: RunEvent): void {
     state.lastSeq = event.seq;
-    state.status = event.status;
+    // Only status and error events change the status (the server's rule for ending a stream too):
+    // the first line of a retry still carries FAILED / CANCELLED, and must not end the run again.
+    if (event.kind === 'status' || event.kind === 'error') {
+      state.status = event.status;
+      if (event.status !== 'RUNNING' && event.status !== 'PENDING') state.pendingAction = null;
+    }
     state.lines.push({ seq: event.seq, kind: event.kind, status: event.status, message: event.message ?? null });
     if (event.kind === 'resources') state.resources = resourcesOf(event.data ?? null);
     if (event.kind === 'error') state.error = event.message ?? '';
@@ -200,7 +248,20 @@ export function useProvisionRun(options: ProvisionRunOptions = {}) {
     stop('idle');
     early = new Map();
     retries = 0;
-    Object.assign(state, { projectId: null, serviceName: '', lastSeq: 0, lines: [], status: 'PENDING', resources: null, error: null, streamError: null });
+    Object.assign(state, {
+      projectId: null,
+      serviceName: '',
+      lastSeq: 0,
+      lines: [],
+      status: 'PENDING',
+      resources: null,
+      error: null,
+      streamError: null,
+      pendingAction: null,
+      attempt: 1,
+      acting: null,
+      actionError: null,
+    });
   }
 
   /** Opens the overlay on a new run and follows it from its first event. */
@@ -225,9 +286,69 @@ export function useProvisionRun(options: ProvisionRunOptions = {}) {
       status: stored.status ?? 'PENDING',
       resources: stored.resources ?? null,
       error: stored.error ?? null,
+      pendingAction: stored.pendingAction ?? null,
+      attempt: stored.attempt ?? 1,
     });
     connect();
     return true;
+  }
+
+  /**
+   * Asks the server to cancel the run (PENDING or RUNNING); the stream then carries it to
+   * CANCELLED. Resolves false when refused (the reason is in `actionError`).
+   */
+  async function cancel(): Promise<boolean> {
+    const projectId = state.projectId;
+    if (projectId === null || state.acting || finished()) return false;
+    state.acting = 'cancel';
+    state.actionError = null;
+    try {
+      const answer = await doCancel(projectId);
+      if (state.projectId !== projectId) return false;
+      // Still running: it stops at its next safe point. Already CANCELLED: the stream says so.
+      if (!isFinalStatus(answer.status)) state.pendingAction = answer.pendingAction ?? null;
+      persist();
+      return true;
+    } catch (err) {
+      if (state.projectId === projectId) state.actionError = toApiError(err);
+      return false;
+    } finally {
+      if (state.projectId === projectId) state.acting = null;
+    }
+  }
+
+  /**
+   * Runs a FAILED or CANCELLED project again and follows it on: the stream is opened again
+   * after the last seq shown. Resolves false when refused (the reason is in `actionError`).
+   */
+  async function retry(): Promise<boolean> {
+    const projectId = state.projectId;
+    if (projectId === null || state.acting || !canRetry(state.status, state.pendingAction)) return false;
+    state.acting = 'retry';
+    state.actionError = null;
+    try {
+      const answer = await doRetry(projectId);
+      if (state.projectId !== projectId) return false;
+      stop('idle');
+      early = new Map();
+      retries = 0;
+      Object.assign(state, {
+        status: answer.status,
+        attempt: answer.attempt,
+        pendingAction: answer.pendingAction ?? null,
+        resources: null,
+        error: null,
+        streamError: null,
+      });
+      persist();
+      connect();
+      return true;
+    } catch (err) {
+      if (state.projectId === projectId) state.actionError = toApiError(err);
+      return false;
+    } finally {
+      if (state.projectId === projectId) state.acting = null;
+    }
   }
 
   /** Simulates or handles a lost connection: drops the stream and reopens it after lastSeq. */
@@ -245,7 +366,7 @@ export function useProvisionRun(options: ProvisionRunOptions = {}) {
 
   onScopeDispose(() => stop('closed'));
 
-  return { state, start, resume, reconnect, dismiss, receive, finished };
+  return { state, start, resume, reconnect, dismiss, receive, finished, cancel, retry };
 }
 
 export type ProvisionRun = ReturnType<typeof useProvisionRun>;

@@ -38,6 +38,8 @@ export class ApiError extends Error {
     readonly retryAfter: number | null = null,
     /** The code as the server sent it, when it is not one of ours. */
     readonly serverCode: string | null = null,
+    /** The error's other `extensions` (CONFLICT of an exhausted pool: `needed`, `available`). */
+    readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -69,7 +71,7 @@ interface GraphQLResponseBody {
 
 interface GraphQLErrorBody {
   message?: unknown;
-  extensions?: { code?: unknown; issues?: unknown; retryAfter?: unknown };
+  extensions?: { code?: unknown; issues?: unknown; retryAfter?: unknown; [key: string]: unknown };
 }
 
 function toCode(code: unknown): ApiErrorCode {
@@ -84,7 +86,8 @@ export function errorFromGraphQL(error: GraphQLErrorBody, httpStatus: number): A
   const issues = Array.isArray(error.extensions?.issues) ? (error.extensions.issues as ValidationIssue[]) : [];
   const retryAfter = typeof error.extensions?.retryAfter === 'number' ? error.extensions.retryAfter : null;
   const message = typeof error.message === 'string' ? error.message : code;
-  return new ApiError(code, message, issues, retryAfter, typeof rawCode === 'string' && code === 'UNKNOWN' ? rawCode : null);
+  const extensions = error.extensions && typeof error.extensions === 'object' ? { ...error.extensions } : {};
+  return new ApiError(code, message, issues, retryAfter, typeof rawCode === 'string' && code === 'UNKNOWN' ? rawCode : null, extensions);
 }
 
 function errorFromStatus(status: number): ApiError {

@@ -1,23 +1,53 @@
 /**
- * The history table's logic, free of Vue: status colours, the spec of an order, the CSV
- * export, and merging live `projectChanges` into the loaded rows.
+ * The history table's logic, free of Vue: status colours, the actions a row offers, the spec
+ * of an order, the CSV export, and merging live `projectChanges` into the loaded rows.
  */
 import type { HistoryPageQuery, InfraType, ProjectChangesSubscription, ProjectStatus } from '../graphql/generated/operations';
+import { canCancel, canRetry, isFinalStatus } from './project-status';
 
 export type HistoryRow = HistoryPageQuery['history']['nodes'][number];
 export type ProjectChange = ProjectChangesSubscription['projectChanges'];
 
-export type StatusTone = 'green' | 'red' | 'grey';
+export type StatusTone = 'green' | 'red' | 'grey' | 'slate' | 'amber';
 
 const GREEN = ['PROVISIONED', 'RUNNING', 'COMPLETED'];
 const RED = ['ERROR', 'FAILED'];
 
-/** Green for PROVISIONED / RUNNING / COMPLETED, red for ERROR / FAILED, grey otherwise. */
+/**
+ * Green for PROVISIONED / RUNNING / COMPLETED, red for ERROR / FAILED, slate (a solid grey) for
+ * CANCELLED, amber for DELETING, grey (outlined) otherwise.
+ */
 export function statusTone(status: string | null | undefined): StatusTone {
   const s = String(status ?? '').toUpperCase();
   if (GREEN.includes(s)) return 'green';
   if (RED.includes(s)) return 'red';
+  if (s === 'CANCELLED') return 'slate';
+  if (s === 'DELETING') return 'amber';
   return 'grey';
+}
+
+export interface RowActions {
+  cancel: boolean;
+  retry: boolean;
+  delete: boolean;
+  /** Shown but not usable: a stop is pending, or the project is being deleted. */
+  disabled: boolean;
+}
+
+/**
+ * What a row offers: its owner and admins cancel a PENDING / RUNNING run and retry a FAILED /
+ * CANCELLED one; admins delete. Nothing is usable while a stop is pending or during DELETING.
+ */
+export function rowActions(row: Pick<HistoryRow, 'status' | 'owner' | 'pendingAction'>, viewer: { username: string | null; isAdmin: boolean }): RowActions {
+  const mine = viewer.isAdmin || (viewer.username !== null && row.owner === viewer.username);
+  const busy = !!row.pendingAction || row.status === 'DELETING';
+  return {
+    // Offered by status; the buttons are disabled (not hidden) while a stop is pending.
+    cancel: mine && canCancel(row.status, null),
+    retry: mine && canRetry(row.status, null),
+    delete: viewer.isAdmin,
+    disabled: busy,
+  };
 }
 
 /** What the spec column and the CSV need from the catalog. */
@@ -123,6 +153,9 @@ const matches = (change: ProjectChange, filter: HistoryFilter) =>
  * Applies one live change: a deletion removes the row, a known row takes the new status,
  * address and seq (an older seq is ignored), an unknown project newer than the rows below it
  * is added in id order (newest first). A row that no longer fits the filter leaves.
+ *
+ * Changes carry no `pendingAction` or `attempt`: a pending stop is over once the status leaves
+ * PENDING / RUNNING, and a finished row that runs again (a retry) is loaded again for its attempt.
  */
 export function mergeChange(rows: HistoryRow[], change: ProjectChange, filter: HistoryFilter, hasMoreBelow: boolean): MergeResult {
   const index = rows.findIndex((r) => r.id === change.id);
@@ -133,8 +166,18 @@ export function mergeChange(rows: HistoryRow[], change: ProjectChange, filter: H
     const row = rows[index];
     if (change.lastSeq < row.lastSeq) return { rows, needsLoad: null };
     const next = rows.slice();
-    next[index] = { ...row, serviceName: change.serviceName, status: change.status, assignedIp: change.assignedIp, lastSeq: change.lastSeq, updatedAt: change.updatedAt };
-    return { rows: next, needsLoad: null };
+    const stillRunning = change.status === 'PENDING' || change.status === 'RUNNING';
+    next[index] = {
+      ...row,
+      serviceName: change.serviceName,
+      status: change.status,
+      assignedIp: change.assignedIp,
+      lastSeq: change.lastSeq,
+      updatedAt: change.updatedAt,
+      pendingAction: stillRunning ? row.pendingAction : null,
+    };
+    const restarted = isFinalStatus(row.status) && stillRunning;
+    return { rows: next, needsLoad: restarted ? change.id : null };
   }
   const lowest = rows.length ? rows[rows.length - 1].id : Infinity;
   // Older than everything loaded while more pages wait: "load more" will bring it.
@@ -150,6 +193,8 @@ export function mergeChange(rows: HistoryRow[], change: ProjectChange, filter: H
     config: {},
     details: {},
     lastSeq: change.lastSeq,
+    attempt: 1,
+    pendingAction: null,
     createdAt: change.updatedAt,
     updatedAt: change.updatedAt,
   };

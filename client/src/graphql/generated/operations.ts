@@ -133,6 +133,13 @@ export type AuditLogQueryVariables = Exact<{
 
 export type AuditLogQuery = { auditLog: { hasMore: boolean, nextBefore: number | null, entries: Array<{ id: number, at: string, actor: string | null, action: string, target: string | null, result: string, ip: string | null }> } };
 
+export type CancelProvisionMutationVariables = Exact<{
+  id: number;
+}>;
+
+
+export type CancelProvisionMutation = { cancelProvision: { id: number, status: ProjectStatus, lastSeq: number, attempt: number, pendingAction: string | null, updatedAt: string } };
+
 export type CatalogQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -175,14 +182,14 @@ export type HistoryPageQueryVariables = Exact<{
 }>;
 
 
-export type HistoryPageQuery = { history: { nodes: Array<{ id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, templateType: string, owner: string, infra: InfraType, config: Record<string, unknown>, details: Record<string, unknown>, lastSeq: number, createdAt: string, updatedAt: string }>, pageInfo: { endCursor: string | null, hasNextPage: boolean } } };
+export type HistoryPageQuery = { history: { nodes: Array<{ id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, templateType: string, owner: string, infra: InfraType, config: Record<string, unknown>, details: Record<string, unknown>, lastSeq: number, attempt: number, pendingAction: string | null, createdAt: string, updatedAt: string }>, pageInfo: { endCursor: string | null, hasNextPage: boolean } } };
 
 export type HistoryProjectQueryVariables = Exact<{
   id: number;
 }>;
 
 
-export type HistoryProjectQuery = { project: { id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, templateType: string, owner: string, infra: InfraType, config: Record<string, unknown>, details: Record<string, unknown>, lastSeq: number, createdAt: string, updatedAt: string, logs: Array<string>, errorMessage: string | null, resources: { albIp: string, webUrl: string, dbVip: string, sshTargets: Array<{ host: string, port: number, user: string }> } | null } };
+export type HistoryProjectQuery = { project: { id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, templateType: string, owner: string, infra: InfraType, config: Record<string, unknown>, details: Record<string, unknown>, lastSeq: number, attempt: number, pendingAction: string | null, createdAt: string, updatedAt: string, logs: Array<string>, errorMessage: string | null, resources: { albIp: string, webUrl: string, dbVip: string, sshTargets: Array<{ host: string, port: number, user: string }> } | null } };
 
 export type LoginMutationVariables = Exact<{
   username: string;
@@ -234,10 +241,11 @@ export type ProvisionStatusSubscription = { provisionStatus: { projectId: number
 
 export type ProvisionMutationVariables = Exact<{
   input: ProvisionInput;
+  idempotencyKey?: string | null | undefined;
 }>;
 
 
-export type ProvisionMutation = { provision: { id: number, serviceName: string, status: ProjectStatus, lastSeq: number } };
+export type ProvisionMutation = { provision: { id: number, serviceName: string, status: ProjectStatus, lastSeq: number, attempt: number } };
 
 export type PublicSettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -258,6 +266,13 @@ export type ResetUserPasswordMutationVariables = Exact<{
 
 
 export type ResetUserPasswordMutation = { resetUserPassword: { username: string } };
+
+export type RetryProvisionMutationVariables = Exact<{
+  id: number;
+}>;
+
+
+export type RetryProvisionMutation = { retryProvision: { id: number, serviceName: string, status: ProjectStatus, lastSeq: number, attempt: number, pendingAction: string | null, assignedIp: string | null, updatedAt: string } };
 
 export type SetUserQuotaMutationVariables = Exact<{
   username: string;
@@ -426,6 +441,18 @@ export const AuditLogDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
+export const CancelProvisionDocument = new TypedDocumentString(`
+    mutation CancelProvision($id: Int!) {
+  cancelProvision(id: $id) {
+    id
+    status
+    lastSeq
+    attempt
+    pendingAction
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<CancelProvisionMutation, CancelProvisionMutationVariables>;
 export const CatalogDocument = new TypedDocumentString(`
     query Catalog {
   catalog {
@@ -555,6 +582,8 @@ export const HistoryPageDocument = new TypedDocumentString(`
       config
       details
       lastSeq
+      attempt
+      pendingAction
       createdAt
       updatedAt
     }
@@ -578,6 +607,8 @@ export const HistoryProjectDocument = new TypedDocumentString(`
     config
     details
     lastSeq
+    attempt
+    pendingAction
     createdAt
     updatedAt
     logs
@@ -695,12 +726,13 @@ export const ProvisionStatusDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<ProvisionStatusSubscription, ProvisionStatusSubscriptionVariables>;
 export const ProvisionDocument = new TypedDocumentString(`
-    mutation Provision($input: ProvisionInput!) {
-  provision(input: $input) {
+    mutation Provision($input: ProvisionInput!, $idempotencyKey: String) {
+  provision(input: $input, idempotencyKey: $idempotencyKey) {
     id
     serviceName
     status
     lastSeq
+    attempt
   }
 }
     `) as unknown as TypedDocumentString<ProvisionMutation, ProvisionMutationVariables>;
@@ -742,6 +774,20 @@ export const ResetUserPasswordDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ResetUserPasswordMutation, ResetUserPasswordMutationVariables>;
+export const RetryProvisionDocument = new TypedDocumentString(`
+    mutation RetryProvision($id: Int!) {
+  retryProvision(id: $id) {
+    id
+    serviceName
+    status
+    lastSeq
+    attempt
+    pendingAction
+    assignedIp
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<RetryProvisionMutation, RetryProvisionMutationVariables>;
 export const SetUserQuotaDocument = new TypedDocumentString(`
     mutation SetUserQuota($username: String!, $quota: QuotaInput!) {
   setUserQuota(username: $username, quota: $quota) {
