@@ -298,11 +298,19 @@ export class Dispatcher implements ProvisionQueue {
   /** Claims one job, or settles one that needs no run (interrupted non-resumable, pending cancel). */
   private async claimNext(): Promise<ClaimedJob | 'skip' | null> {
     const { journal, pool, runner } = this.deps;
+    // Never a project whose job still runs here: when this instance was taken for dead (a stall
+    // longer than RUNNER_DEAD_AFTER_MS), its projects lost their owner but its jobs go on until
+    // their next write. Claiming one again under the same instance id would let that old job
+    // pass the claim fence too, and both would run the same steps. It is claimable again once
+    // the old job has met the fence and let go.
+    const running = [...this.active.keys()];
     return journal.transact(async (tx) => {
       const rows: { id: number }[] = await tx.em.getConnection().execute(
-        `select id from projects where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')
+        `select id from projects where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')${
+          running.length ? ` and id not in (${running.map(() => '?').join(', ')})` : ''
+        }
           order by id limit 1${this.postgres ? ' for update skip locked' : ''}`,
-        [],
+        running,
         'all',
         tx.em.getTransactionContext(),
       );
