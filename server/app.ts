@@ -88,7 +88,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const http = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
-    forceCloseConnections: true,
+    // On close, idle keep-alive connections are dropped and requests in flight are answered
+    // (an order that was stored must reach its client); see close() for the time limit.
+    forceCloseConnections: 'idle',
   });
   // The API speaks JSON only: without this, Fastify's default text/plain parser hands the
   // routes a string, so a text/plain body answered 422 instead of 415 Unsupported Media Type.
@@ -254,9 +256,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         if (closed) return;
         closed = true;
         clearInterval(purge);
-        await dispatcher.close();
+        // 1. No new requests; those in flight finish (at most SHUTDOWN_GRACE_MS), sockets end.
         await webSocket.close();
-        await http.close();
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, config.runnerTiming.shutdownGraceMs);
+        });
+        await Promise.race([http.close(), grace]);
+        clearTimeout(timer);
+        http.server.closeAllConnections();
+        // 2. Stop claiming; running jobs stop at their next safe point and are handed back.
+        await dispatcher.close();
         await feed.close();
         await orm.close();
       },

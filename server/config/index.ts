@@ -19,6 +19,7 @@ export interface Config {
   dataDir: string;
   dbFallback: boolean;
   dbConnectTimeoutMs: number;
+  dbPool: { max: number; acquireTimeoutMs: number };
   adminUsername: string;
   adminPassword: string | undefined;
   tokenSecret: string | undefined;
@@ -207,6 +208,10 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: dirname(sqlitePath),
     dbFallback: r.bool('DB_FALLBACK', true),
     dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 3000, 100, 60000),
+    dbPool: {
+      max: r.int('DB_POOL_MAX', 20, 2, 1000),
+      acquireTimeoutMs: r.int('DB_POOL_ACQUIRE_TIMEOUT_MS', 30000, 100, 600000),
+    },
     adminUsername: r.str('ADMIN_USERNAME', 'admin'),
     adminPassword: r.str('ADMIN_PASSWORD'),
     tokenSecret,

@@ -35,6 +35,8 @@ export interface DatabaseSettings {
   sqlitePath: string;
   dbFallback: boolean;
   dbConnectTimeoutMs: number;
+  /** PostgreSQL connection pool limits (default 10 connections, 30 s wait). */
+  dbPool?: PoolLimits;
 }
 
 interface Logger {
@@ -72,12 +74,19 @@ export function sqliteOptions(path: string): Options {
   } as Options;
 }
 
-export function postgresOptions(url: string, connectTimeoutMs: number): Options {
+export interface PoolLimits {
+  /** Connections per instance (DB_POOL_MAX). */
+  max: number;
+  /** How long a request may wait for a free connection before it is refused with 503 (DB_POOL_ACQUIRE_TIMEOUT_MS). */
+  acquireTimeoutMs: number;
+}
+
+export function postgresOptions(url: string, connectTimeoutMs: number, pool: PoolLimits = { max: 10, acquireTimeoutMs: 30_000 }): Options {
   return {
     ...base,
     driver: PostgreSqlDriver,
     clientUrl: url,
-    pool: { min: 0, max: 10, acquireTimeoutMillis: connectTimeoutMs * 2 },
+    pool: { min: 0, max: pool.max, acquireTimeoutMillis: pool.acquireTimeoutMs },
     driverOptions: { connection: { connectionTimeoutMillis: connectTimeoutMs } },
     migrations: { migrationsList: postgresqlMigrations, transactional: true, allOrNothing: true, snapshot: false, silent: true },
   } as Options;
@@ -110,8 +119,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function openPostgres(url: string, timeoutMs: number): Promise<Orm> {
-  const orm = await MikroORM.init({ ...postgresOptions(url, timeoutMs), connect: false });
+async function openPostgres(url: string, timeoutMs: number, pool?: PoolLimits): Promise<Orm> {
+  const orm = await MikroORM.init({ ...postgresOptions(url, timeoutMs, pool), connect: false });
   try {
     await withTimeout(orm.connect(), timeoutMs + 500, 'connecting');
     const check = await withTimeout(orm.checkConnection(), timeoutMs + 500, 'connecting');
@@ -131,7 +140,7 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger): 
   }
   const target = describePostgresUrl(settings.databaseUrl);
   try {
-    const orm = await openPostgres(settings.databaseUrl, settings.dbConnectTimeoutMs);
+    const orm = await openPostgres(settings.databaseUrl, settings.dbConnectTimeoutMs, settings.dbPool);
     return {
       orm,
       info: { backend: 'postgresql', fellBack: false, location: `${target.host}:${target.port}/${target.database}` },

@@ -4,7 +4,7 @@
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { DomainError, PoolExhaustedError } from '../services/errors.js';
+import { busyDatabaseError, DomainError, PoolExhaustedError } from '../services/errors.js';
 import { TooManyAttemptsError } from '../services/login-guard.js';
 
 export interface ErrorLogger {
@@ -37,7 +37,8 @@ export interface FormatOptions {
 }
 
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, logger?: ErrorLogger, options: FormatOptions = {}): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  const original = busyDatabaseError(unwrapped) ?? unwrapped;
   if (original instanceof DomainError) {
     const extensions: Record<string, unknown> = { code: original.code };
     if (original.issues.length) extensions.issues = original.issues;

@@ -4,7 +4,7 @@
  * an unexpected error is logged and answered as a plain 500 without a stack trace.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type ErrorCode } from '../services/errors.js';
+import { busyDatabaseError, DomainError, type ErrorCode } from '../services/errors.js';
 import { TooManyAttemptsError } from '../services/login-guard.js';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -54,6 +54,8 @@ function fromFastify(err: FastifyError, bodyLimit: number): ErrorAnswer | undefi
 
 export function restErrorAnswer(err: unknown, bodyLimit: number): ErrorAnswer | undefined {
   if (err instanceof DomainError) return fromDomain(err);
+  const busy = busyDatabaseError(err);
+  if (busy) return fromDomain(busy);
   return fromFastify(err as FastifyError, bodyLimit);
 }
 
@@ -68,6 +70,7 @@ export function makeErrorHandler(bodyLimit: number) {
     }
     if (answer.status === 401) reply.header('www-authenticate', 'Bearer');
     if (err instanceof TooManyAttemptsError) reply.header('retry-after', String(err.retryAfterSeconds));
+    if (answer.status === 503 && busyDatabaseError(err)) reply.header('retry-after', '1');
     if (graphql) {
       // GraphQL clients read GraphQL-shaped errors, even when the body never reached Apollo.
       const message = typeof answer.body.detail === 'string' ? answer.body.detail : 'Malformed request body';

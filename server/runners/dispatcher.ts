@@ -63,7 +63,8 @@ const TEARDOWN_RETRY_BASE_MS = 5_000;
 const TEARDOWN_RETRY_MAX_MS = 300_000;
 
 /** Why a job's signal was aborted. */
-type StopReason = PendingAction | 'handoff';
+/** `lost`: this instance was taken for dead and its claims were cleared. */
+type StopReason = PendingAction | 'handoff' | 'lost';
 
 /** A cancel or delete is pending on the project. */
 class StopRequested extends Error {
@@ -91,7 +92,9 @@ interface ClaimedJob {
 }
 
 interface ActiveJob {
+  /** Replaced when a run stopped by a delete goes on with the teardown. */
   controller: AbortController;
+  plan: Plan;
   done: Promise<void>;
 }
 
@@ -217,7 +220,9 @@ export class Dispatcher implements ProvisionQueue {
   }
 
   private onControl(message: ControlMessage): void {
-    this.active.get(message.projectId)?.controller.abort(message.action satisfies StopReason);
+    const job = this.active.get(message.projectId);
+    // A teardown is not stopped by a cancel or delete (a late copy of the request that ended the run).
+    if (job && job.plan === 'run') job.controller.abort(message.action satisfies StopReason);
   }
 
   private async heartbeat(): Promise<void> {
@@ -225,13 +230,22 @@ export class Dispatcher implements ProvisionQueue {
     try {
       const em = this.deps.orm.em.fork();
       const conn = em.getConnection();
-      const changed = this.postgres
-        ? Number((await conn.execute('update runner_instances set heartbeat_at = now() where id = ?', [this.instanceId], 'run')).affectedRows ?? 0)
-        : await em.nativeUpdate(RunnerInstance, { id: this.instanceId }, { heartbeatAt: new Date() });
+      const viaPool = async () =>
+        this.postgres
+          ? Number((await conn.execute('update runner_instances set heartbeat_at = now() where id = ?', [this.instanceId], 'run')).affectedRows ?? 0)
+          : em.nativeUpdate(RunnerInstance, { id: this.instanceId }, { heartbeatAt: new Date() });
+      const feed = this.deps.feed;
+      // On PostgreSQL the feed's own connection, so a pool busy with job writes cannot delay
+      // the heartbeat; the pool when that connection is down.
+      const changed =
+        this.postgres && feed.execute
+          ? await feed.execute('update runner_instances set heartbeat_at = now() where id = $1', [this.instanceId]).catch(viaPool)
+          : await viaPool();
       if (changed === 0 && !this.stopping) {
-        // Another instance took us for dead (our jobs lost their owner and stop at their next
-        // write); register again so we may claim new work.
-        this.deps.logger.warn({ instance: this.instanceId }, 'this instance was taken for dead; registering again');
+        // Another instance took us for dead: our jobs lost their owner. Stop them now (they
+        // let go at their fence) and register again so we may claim new work.
+        this.deps.logger.warn({ instance: this.instanceId, jobs: this.active.size }, 'this instance was taken for dead; stopping its jobs and registering again');
+        for (const job of this.active.values()) job.controller.abort('lost' satisfies StopReason);
         const now = new Date();
         em.create(RunnerInstance, { id: this.instanceId, hostname: hostname().slice(0, 255), pid: process.pid, startedAt: now, heartbeatAt: now });
         await em.flush();
@@ -355,8 +369,8 @@ export class Dispatcher implements ProvisionQueue {
   }
 
   private launch(job: ClaimedJob): void {
-    const controller = new AbortController();
-    const done = this.execute(job, controller.signal)
+    const entry: ActiveJob = { controller: new AbortController(), plan: job.plan, done: Promise.resolve() };
+    entry.done = this.execute(job, entry)
       .catch(async (err) => {
         this.deps.logger.error({ err, projectId: job.projectId }, 'provisioning job crashed');
         // Could not even record the outcome (database trouble): let go of the claim so the
@@ -374,7 +388,7 @@ export class Dispatcher implements ProvisionQueue {
         }
         this.wake();
       });
-    this.active.set(job.projectId, { controller, done });
+    this.active.set(job.projectId, entry);
   }
 
   private enterDeleting(tx: JournalTx, project: Project): void {
@@ -434,13 +448,17 @@ export class Dispatcher implements ProvisionQueue {
     };
   }
 
-  private async execute(job: ClaimedJob, signal: AbortSignal): Promise<void> {
+  private async execute(job: ClaimedJob, entry: ActiveJob): Promise<void> {
     if (job.plan === 'run') {
-      const next = await this.run(job, signal);
+      const next = await this.run(job, entry.controller.signal);
       if (next !== 'teardown') return;
+      // The delete aborted the run's signal; the teardown gets its own (still honouring shutdown).
       job.plan = 'teardown';
+      entry.plan = 'teardown';
+      entry.controller = new AbortController();
+      if (this.stopping) entry.controller.abort('handoff' satisfies StopReason);
     }
-    await this.teardown(job, signal);
+    await this.teardown(job, entry.controller.signal);
   }
 
   /** Runs the runner; answers 'teardown' when a delete stopped it and the teardown follows. */
@@ -458,6 +476,7 @@ export class Dispatcher implements ProvisionQueue {
       return 'done';
     } catch (err) {
       if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return 'done';
+      if (signal.aborted && signal.reason === 'lost') return 'done';
       const reason = signal.aborted ? (signal.reason as StopReason) : null;
       let outcome: 'done' | 'teardown' = 'done';
       await this.jobWrite(
@@ -466,6 +485,8 @@ export class Dispatcher implements ProvisionQueue {
           const action = p.pendingAction ?? (err instanceof StopRequested ? err.action : null);
           if (action === 'delete') {
             this.enterDeleting(tx, p);
+            // The teardown undoes what the run completed, as recorded, not as first claimed.
+            job.completedSteps = [...(p.completedSteps ?? [])];
             outcome = 'teardown';
           } else if (action === 'cancel') {
             await this.settleCancel(tx, p);
@@ -507,6 +528,7 @@ export class Dispatcher implements ProvisionQueue {
       );
     } catch (err) {
       if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return;
+      if (signal.aborted && signal.reason === 'lost') return;
       const handoff = signal.aborted && signal.reason === 'handoff';
       const failures = (this.teardownFailures.get(job.projectId) ?? 0) + 1;
       const delayMs = Math.min(TEARDOWN_RETRY_MAX_MS, TEARDOWN_RETRY_BASE_MS * 2 ** (failures - 1));

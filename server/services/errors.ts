@@ -47,3 +47,14 @@ export class PoolExhaustedError extends DomainError {
     super('CONFLICT', `${needed} hosts needed, ${available} available`);
   }
 }
+
+/**
+ * The database had no free connection within DB_POOL_ACQUIRE_TIMEOUT_MS (knex's pool timeout):
+ * a temporary overload, answered 503 with a hint to retry, never a 500.
+ */
+export function busyDatabaseError(err: unknown): DomainError | null {
+  if (err instanceof Error && (err.name === 'KnexTimeoutError' || /Timeout acquiring a connection/.test(err.message))) {
+    return new DomainError('SERVICE_UNAVAILABLE', 'The database is busy; try again in a moment');
+  }
+  return null;
+}

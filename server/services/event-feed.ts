@@ -47,6 +47,8 @@ export interface EventFeed {
   onControl(listener: (message: ControlMessage) => void): void;
   /** Tells every instance that a token was logged out. */
   announceRevocation(jti: string): Promise<void>;
+  /** Runs a statement on the feed's own connection (PostgreSQL); answers the rows affected. */
+  execute?(sql: string, params: unknown[]): Promise<number>;
   onRevocation(listener: (jti: string) => void): void;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -181,6 +183,12 @@ export class PgFeed implements EventFeed {
 
   async announceRevocation(jti: string): Promise<void> {
     await this.notify(REVOKED_CHANNEL, jti);
+  }
+
+  async execute(sql: string, params: unknown[]): Promise<number> {
+    const client = this.client;
+    if (!client) throw new Error('event feed is not connected');
+    return (await client.query(sql, params)).rowCount ?? 0;
   }
 
   onRevocation(listener: (jti: string) => void): void {

@@ -53,10 +53,14 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<Project
         if (page.length === 0) return;
       }
     };
+    // A final status in the middle of the stored events is not the end (the project was retried,
+    // or is being deleted): only the newest stored event may end the replay.
+    let last: ProjectEventRecord | undefined;
     for await (const event of catchUp()) {
       yield event;
-      if (isFinalEvent(event)) return;
+      last = event;
     }
+    if (last && isFinalEvent(last) && !pending.some((e) => e.seq > last!.seq)) return;
     for (;;) {
       while (pending.length > 0) {
         const event = pending.shift()!;
@@ -64,10 +68,12 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<Project
         if (event.seq > cursor + 1 && !triedToFill.has(event.seq)) {
           triedToFill.add(event.seq);
           pending.unshift(event);
+          let lastMissed: ProjectEventRecord | undefined;
           for await (const missed of catchUp()) {
             yield missed;
-            if (isFinalEvent(missed)) return;
+            lastMissed = missed;
           }
+          if (lastMissed && isFinalEvent(lastMissed) && !pending.some((e) => e.seq > lastMissed!.seq)) return;
           continue;
         }
         cursor = event.seq;

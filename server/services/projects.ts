@@ -18,7 +18,7 @@ import {
   type ProjectStatus,
   TERMINAL_STATUSES,
 } from '../entities/index.js';
-import { DomainError, forbidden, invalidInput, notFound } from './errors.js';
+import { DomainError, forbidden, invalidInput, notFound, PoolExhaustedError } from './errors.js';
 import { followEvents } from './event-stream.js';
 import { followChanges } from './change-stream.js';
 import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
@@ -163,6 +163,10 @@ export class ProjectService {
     await assertAcceptingOrders(em);
     const spec = parseProvisionInput(raw, this.catalog, owner);
     const size = orderSize(spec.config, this.catalog);
+    // Early answer without any lock when the pool is short already (a burst of orders on an
+    // exhausted pool must not queue for the allocation lock); the transaction checks again.
+    const free = await this.pool.countFree(em, spec.infra.type);
+    if (free < spec.hostCount) throw new PoolExhaustedError(spec.hostCount, free);
     const now = new Date();
     const project = await this.journal.transact(async (tx) => {
       const tem = tx.em;

@@ -78,10 +78,22 @@ describe('replay-then-live event stream', () => {
   it('ends after the final status and when the project is deleted', async () => {
     const bus = new ProjectEventBus();
     const store = fakeStore();
-    store.rows.push(event(1), event(2, 'COMPLETED', 'status'), event(3));
+    store.rows.push(event(1), event(2, 'COMPLETED', 'status'));
     expect(await take(followEvents({ bus, projectId: 1, afterSeq: 0, finished: false, load: store.load }), 10)).toEqual([1, 2]);
 
-    const open = followEvents({ bus, projectId: 1, afterSeq: 3, finished: false, load: store.load });
+    // A final status that is no longer the newest event (retried, or being deleted) does not end
+    // the replay: the stream goes on to the newest state and follows it live.
+    store.rows.push(event(3, 'COMPLETED', 'log'), event(4, 'DELETING', 'status'));
+    const later = followEvents({ bus, projectId: 1, afterSeq: 0, finished: false, load: store.load });
+    const following = take(later, 10);
+    await new Promise((r) => setTimeout(r, 5));
+    store.rows.push(event(5, 'DELETING', 'log'));
+    bus.publish(event(5, 'DELETING', 'log'));
+    await new Promise((r) => setTimeout(r, 5));
+    bus.close(1);
+    expect(await following).toEqual([1, 2, 3, 4, 5]);
+
+    const open = followEvents({ bus, projectId: 1, afterSeq: 5, finished: false, load: store.load });
     const reading = take(open, 10);
     await new Promise((r) => setTimeout(r, 5));
     bus.close(1);
