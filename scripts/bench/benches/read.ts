@@ -1,0 +1,77 @@
+/**
+ * 1. HTTP read path: GraphQL `project(id)` (the console's HistoryProject) and REST
+ * `GET /api/history?limit=20`, against node:http + the raw driver running the same SELECT and
+ * answering the same JSON (checked before measuring). Throughput under autocannon load.
+ * Budgets: GraphQL ≥ 0.35 × baseline, REST ≥ 0.6 ×; p99 reported.
+ */
+import type { BenchContext } from '../lib/context.js';
+import { ratioBudget } from '../lib/context.js';
+import { compareThroughput, rpsCell, type LoadSpec } from '../lib/compare.js';
+import { connect, poolFile, seedProjects, type Backend } from '../lib/db.js';
+import { HISTORY_PROJECT, assertSameJson } from '../lib/operations.js';
+import { benchUserToken, OTHER_OWNER, ProductServer, startRawHttp, USER_NAME } from '../lib/servers.js';
+
+const SEEDED = 1000;
+
+export async function readPath(ctx: BenchContext, backend: Backend): Promise<void> {
+  const productDb = await ctx.dbs.fresh(backend, 'read');
+  const baselineDb = await ctx.dbs.fresh(backend, 'readraw');
+  // The same rows in both databases (same generator, same ids).
+  let projectId = 0;
+  for (const target of [productDb, baselineDb]) {
+    const db = await connect(target);
+    try {
+      await seedProjects(db, { count: SEEDED, owners: [USER_NAME, OTHER_OWNER] });
+      if (backend === 'postgresql') await db.exec('analyze');
+      const [row] = await db.query<{ id: number }>(`select id from projects where owner = ? and status = 'COMPLETED' order by id desc limit 1`, [USER_NAME]);
+      projectId = row.id;
+    } finally {
+      await db.close();
+    }
+  }
+  const [product, baseline] = await Promise.all([
+    ProductServer.start(`product-read-${backend}`, ctx.opts.settings, { db: productDb, poolPath: ctx.dbs.path(`pool-read-${backend}.json`), poolHosts: poolFile(10) }),
+    startRawHttp(`raw-read-${backend}`, baselineDb),
+  ]);
+  try {
+    const token = await benchUserToken(product.url);
+    const json = { 'content-type': 'application/json' };
+    const graphqlBody = JSON.stringify({ operationName: 'HistoryProject', query: HISTORY_PROJECT, variables: { id: projectId } });
+    const targets: Record<'graphql' | 'rest', Record<'product' | 'baseline', LoadSpec>> = {
+      graphql: {
+        product: { url: `${product.url}/graphql`, method: 'POST', headers: { ...json, authorization: `Bearer ${token}` }, body: graphqlBody },
+        baseline: { url: `${baseline.url}/graphql`, method: 'POST', headers: json, body: graphqlBody },
+      },
+      rest: {
+        product: { url: `${product.url}/api/history?limit=20`, headers: { authorization: `Bearer ${token}` } },
+        baseline: { url: `${baseline.url}/api/history?limit=20` },
+      },
+    };
+    for (const [kind, label, min] of [
+      ['graphql', 'GraphQL project(id)', 0.35],
+      ['rest', 'REST GET /api/history (20 rows)', 0.6],
+    ] as const) {
+      const pair = targets[kind];
+      // Same answer from both, and that exact answer on every request under load.
+      const [a, b] = await Promise.all([ctx.loadgen.call<{ status: number; body: string }>('once', pair.product), ctx.loadgen.call<{ status: number; body: string }>('once', pair.baseline)]);
+      if (a.status !== 200 || b.status !== 200) throw new Error(`${label}: HTTP ${a.status} / ${b.status}: ${a.body.slice(0, 200)} ${b.body.slice(0, 200)}`);
+      assertSameJson(label, a.body, b.body);
+      if (kind === 'rest' && JSON.parse(a.body).length !== 20) throw new Error(`${label}: expected 20 rows`);
+      ctx.log(`  ${label} [${backend}]: ${a.body.length} bytes per answer`);
+      const c = await compareThroughput(ctx, `${label} [${backend}]`, { product: { ...pair.product, expectBody: a.body }, baseline: { ...pair.baseline, expectBody: b.body } });
+      ctx.row({
+        bench: 1,
+        name: `${label} [${backend}]`,
+        figure: rpsCell(c.productRps, c.productP99),
+        baseline: rpsCell(c.baselineRps, c.baselineP99),
+        ratio: c.ratio,
+        ...ratioBudget(c.ratio, { min }),
+      });
+      ctx.detail(`1.${kind}.${backend}`, c);
+    }
+  } finally {
+    await Promise.all([product.stop(), baseline.stop()]);
+    await ctx.dbs.drop(productDb);
+    await ctx.dbs.drop(baselineDb);
+  }
+}
