@@ -320,7 +320,9 @@ export class Dispatcher implements ProvisionQueue {
     const running = [...this.active.keys()];
     return journal.transact(async (tx) => {
       const rows: { id: number }[] = await tx.em.getConnection().execute(
-        `select id from projects where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')${
+        // SQLite is told which index to use: without statistics it picks projects_claimed_by_idx
+        // (claimed_by is null on every finished project too) and walks the whole history.
+        `select id from projects${this.postgres ? '' : ' indexed by projects_status_id_idx'} where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')${
           running.length ? ` and id not in (${running.map(() => '?').join(', ')})` : ''
         }
           order by id limit 1${this.postgres ? ' for update skip locked' : ''}`,

@@ -160,16 +160,40 @@ export class JournalTx {
 
 export class ProjectJournal {
   private readonly lockMode: LockMode | undefined;
+  private readonly synchronousDriver: boolean;
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly orm: Orm,
     private readonly feed: EventFeed,
   ) {
     this.lockMode = backendOf(orm) === 'postgresql' ? LockMode.PESSIMISTIC_WRITE : undefined;
+    this.synchronousDriver = backendOf(orm) === 'sqlite';
   }
 
   /** Runs `fn` in one transaction; listeners hear of its changes only once it committed. */
   async transact<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager = this.orm.em.fork()): Promise<T> {
+    if (this.synchronousDriver) return this.oneAtATime(() => this.run(fn, em));
+    return this.run(fn, em);
+  }
+
+  /**
+   * better-sqlite3 answers synchronously, so many jobs' transactions would run back to back as
+   * one long chain of promise continuations while HTTP requests and timers wait for all of them.
+   * SQLite runs one transaction at a time anyway (one connection); here they also take turns
+   * with the event loop: each starts in a later turn than the one before it.
+   */
+  private oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((resolve) => (release = resolve));
+    return previous
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(task)
+      .finally(release);
+  }
+
+  private async run<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager): Promise<T> {
     const { result, messages } = await em.transactional(async (tem) => {
       const tx = new JournalTx(tem, this.lockMode);
       const result = await fn(tx);
