@@ -4,7 +4,7 @@
  * "not found", never its data.
  */
 import { createHash } from 'node:crypto';
-import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import type { Catalog } from '../config/catalog.js';
 import {
   IdempotencyKey,
@@ -24,6 +24,7 @@ import { followChanges } from './change-stream.js';
 import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 import { parseProvisionInput, specFromDetails } from './provision-input.js';
+import { readProject, readProjects } from './project-rows.js';
 import { toEventRecord, type ProjectJournal } from './project-journal.js';
 import type { AuditLog } from './audit.js';
 import type { QuotaService } from './quotas.js';
@@ -222,7 +223,7 @@ export class ProjectService {
 
   async get(em: EntityManager, caller: Principal | null, id: number): Promise<Project> {
     const who = requireCaller(caller);
-    const project = Number.isSafeInteger(id) ? await em.findOne(Project, id) : null;
+    const project = Number.isSafeInteger(id) ? await readProject(em, id) : null;
     if (!project || (!isAdmin(who) && project.owner !== who.username)) throw notFound();
     return project;
   }
@@ -366,12 +367,13 @@ export class ProjectService {
     if (filter.infra && !INFRA_TYPES.includes(filter.infra)) {
       throw invalidInput([{ loc: ['query', 'infra'], msg: `must be one of ${INFRA_TYPES.join(', ')}`, type: 'enum' }]);
     }
-    const where: FilterQuery<Project> = {};
-    if (!isAdmin(who)) where.owner = who.username;
-    if (filter.status) where.status = filter.status;
-    if (filter.infra) where.infra = filter.infra;
-    if (filter.after) where.id = { $lt: decodeCursor(filter.after) };
-    const rows = await em.find(Project, where, { orderBy: { id: 'desc' }, limit: first + 1 });
+    const rows = await readProjects(em, {
+      owner: isAdmin(who) ? undefined : who.username,
+      status: filter.status ?? undefined,
+      infra: filter.infra ?? undefined,
+      beforeId: filter.after ? decodeCursor(filter.after) : undefined,
+      limit: first + 1,
+    });
     const items = rows.slice(0, first);
     return {
       items,

@@ -4,7 +4,7 @@
  * Logout revokes the token until it would have expired and tells listeners (open sockets).
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { RevokedToken, User } from '../entities/index.js';
+import { RevokedToken, type UserRole } from '../entities/index.js';
 import { unauthenticated } from './errors.js';
 import type { Principal } from './principal.js';
 import type { TokenService } from './tokens.js';
@@ -23,11 +23,17 @@ export class SessionService {
 
   async authenticate(token: string, ip?: string): Promise<Principal & { jti: string; expiresAt: Date }> {
     const claims = await this.tokens.verify(token);
-    const em = this.fork();
-    if (await em.count(RevokedToken, { jti: claims.jti })) throw unauthenticated('Token has been revoked (logged out)');
-    const user = await em.findOne(User, { username: claims.username }, { fields: ['role', 'status'] });
-    if (!user || user.status !== 'approved') throw unauthenticated('Account is not active');
-    return { ...claims, role: user.role, ip };
+    // One plain query for both checks: this runs before every request and subscription.
+    const [state]: { revoked: number | boolean; role: UserRole | null; status: string | null }[] = await this.fork()
+      .getConnection()
+      .execute(
+        `select exists(select 1 from revoked_tokens where jti = ?) as revoked, u.role, u.status
+           from (select 1 as one) x left join users u on u.username = ?`,
+        [claims.jti, claims.username],
+      );
+    if (!state || Number(state.revoked)) throw unauthenticated('Token has been revoked (logged out)');
+    if (!state.role || state.status !== 'approved') throw unauthenticated('Account is not active');
+    return { ...claims, role: state.role, ip };
   }
 
   async logout(caller: Principal): Promise<void> {

@@ -14,8 +14,19 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
+type VerifiedToken = Principal & { expiresAt: Date; jti: string };
+
+/** How many verified tokens are remembered (the oldest is forgotten first). */
+const MAX_REMEMBERED = 10_000;
+
 export class TokenService {
   private readonly key: Uint8Array;
+  /**
+   * Tokens whose signature and claims were verified, by their exact text. The same token comes
+   * with every request of a session; checking the HMAC once is enough, the expiry is checked on
+   * every use. (Logout and account state are checked by SessionService on every use too.)
+   */
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(
     secret: string,
@@ -39,7 +50,20 @@ export class TokenService {
   }
 
   /** Returns the principal of a valid token; any defect answers UNAUTHENTICATED. */
-  async verify(token: string): Promise<Principal & { expiresAt: Date; jti: string }> {
+  async verify(token: string): Promise<VerifiedToken> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAt.getTime() > Date.now()) return { ...known };
+      this.verified.delete(token);
+      throw unauthenticated('Invalid or expired token');
+    }
+    const principal = await this.verifySignature(token);
+    if (this.verified.size >= MAX_REMEMBERED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, principal);
+    return { ...principal };
+  }
+
+  private async verifySignature(token: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
