@@ -61,6 +61,39 @@ const base: Partial<Options> = {
   debug: false,
 };
 
+/** A statement as knex's better-sqlite3 dialect uses it. */
+interface PreparedStatement {
+  reader: boolean;
+}
+
+/** How many distinct SQL texts keep their prepared statement (the oldest is dropped first). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * knex's better-sqlite3 dialect prepares every query again (`connection.prepare(sql)` in
+ * `_query`), which was the largest single cost of a read request in the profiles
+ * (docs/BENCHMARKS.md). The queries repeat, so this keeps their statements: a statement is
+ * reusable, and knex sets no per-query option on it (it would only call safeIntegers() when a
+ * query asks for it, which MikroORM never does).
+ */
+function reusePreparedStatements(connection: { prepare(sql: string): PreparedStatement }, done: (err: Error | null, connection: unknown) => void): void {
+  const prepare = connection.prepare.bind(connection);
+  const cache = new Map<string, PreparedStatement>();
+  connection.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement) {
+      // Most recently used last, so the oldest is the first key.
+      cache.delete(sql);
+    } else {
+      statement = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, statement);
+    return statement;
+  };
+  done(null, connection);
+}
+
 export function sqliteOptions(path: string): Options {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   return {
@@ -69,7 +102,7 @@ export function sqliteOptions(path: string): Options {
     dbName: path,
     // One connection: SQLite serialises writers anyway, and this makes every transaction
     // in the process run one after another (the allocation lock on this backend).
-    pool: { min: 1, max: 1 },
+    pool: { min: 1, max: 1, afterCreate: reusePreparedStatements },
     migrations: { migrationsList: sqliteMigrations, transactional: true, allOrNothing: true, snapshot: false, silent: true },
   } as Options;
 }
