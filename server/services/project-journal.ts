@@ -6,7 +6,7 @@
  */
 import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
-import { IdempotencyKey, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
+import { IdempotencyKey, LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
 import type { EventFeed, FeedMessage } from './event-feed.js';
 
@@ -107,6 +107,8 @@ function applyDraft(em: EntityManager, project: Project, draft: EventDraft, at: 
 export class JournalTx {
   private readonly touched = new Map<number, { project: Project; events: ProvisionEvent[] }>();
   private readonly removed: Project[] = [];
+  /** Whether each project counted as live when this transaction first touched it. */
+  private readonly liveBefore = new Map<number, boolean>();
 
   constructor(
     readonly em: EntityManager,
@@ -120,6 +122,7 @@ export class JournalTx {
 
   /** Appends events to a project loaded in this transaction (or just created and flushed). */
   append(project: Project, ...drafts: EventDraft[]): void {
+    this.noteLiveness(project);
     let entry = this.touched.get(project.id);
     if (!entry) {
       entry = { project, events: [] };
@@ -131,12 +134,14 @@ export class JournalTx {
 
   /** Marks the project as changed (a list view should redraw it) without an event. */
   touch(project: Project): void {
+    this.noteLiveness(project);
     if (!this.touched.has(project.id)) this.touched.set(project.id, { project, events: [] });
     project.updatedAt = new Date();
   }
 
   /** Deletes the project with its events and idempotency keys; its streams end after the commit. */
   async remove(project: Project): Promise<void> {
+    this.noteLiveness(project);
     this.touched.delete(project.id);
     await this.em.nativeDelete(ProvisionEvent, { projectId: project.id });
     await this.em.nativeDelete(IdempotencyKey, { projectId: project.id });
@@ -144,9 +149,42 @@ export class JournalTx {
     this.removed.push(project);
   }
 
+  /** A project never recorded before (no event yet) is being created: it was not live. */
+  private noteLiveness(project: Project): void {
+    if (!this.liveBefore.has(project.id)) {
+      this.liveBefore.set(project.id, project.lastSeq > 0 && LIVE_STATUSES.includes(project.status));
+    }
+  }
+
+  /** Moves the usage totals (owner and portal rows) of projects that became live or stopped being live. */
+  private async updateUsage(): Promise<void> {
+    const gone = new Set(this.removed.map((p) => p.id));
+    const changes = [...this.touched.values()].map((t) => t.project).concat(this.removed);
+    for (const project of changes) {
+      const before = this.liveBefore.get(project.id) ?? false;
+      const after = !gone.has(project.id) && LIVE_STATUSES.includes(project.status);
+      if (before === after) continue;
+      const sign = after ? 1 : -1;
+      const delta = [sign, sign * project.hostCount, sign * project.vcpu, sign * project.memoryGb, sign * project.diskGb];
+      // Always the portal row first, then the owner's: one lock order for every transaction.
+      for (const owner of [PORTAL_USAGE_OWNER, project.owner]) {
+        await this.em.getConnection().execute(
+          `insert into usage_totals (owner, live_projects, hosts, vcpu, memory_gb, disk_gb) values (?, ?, ?, ?, ?, ?)
+           on conflict (owner) do update set live_projects = usage_totals.live_projects + excluded.live_projects,
+             hosts = usage_totals.hosts + excluded.hosts, vcpu = usage_totals.vcpu + excluded.vcpu,
+             memory_gb = usage_totals.memory_gb + excluded.memory_gb, disk_gb = usage_totals.disk_gb + excluded.disk_gb`,
+          [owner, ...delta],
+          'run',
+          this.em.getTransactionContext(),
+        );
+      }
+    }
+  }
+
   /** Flushes and returns what listeners must be told. */
   async finish(): Promise<FeedMessage[]> {
     await this.em.flush();
+    await this.updateUsage();
     const messages: FeedMessage[] = [];
     for (const { project, events } of this.touched.values()) {
       messages.push({ events: events.map(toEventRecord), change: toChangeRecord(project) });

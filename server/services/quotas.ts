@@ -7,7 +7,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { User } from '../entities/index.js';
 import { DomainError } from './errors.js';
-import { loadSettings, usageOf, type PortalUsage } from './settings.js';
+import { liveUsageOf, loadSettings, usageOf, type PortalUsage } from './settings.js';
 import type { OrderSize } from './sizing.js';
 
 export interface Quota {
@@ -63,7 +63,7 @@ export class QuotaService {
     const user = await em.findOne(User, { username: owner });
     const limit = user ? quotaOf(user, this.defaults) : null;
     if (limit) {
-      const used = await usageOf(em, owner);
+      const used = await liveUsageOf(em, owner);
       const over: string[] = [];
       const check = (what: string, have: number, add: number, max: number) => {
         if (have + add > max) over.push(`${what} ${have} + ${add} > ${max}`);
@@ -75,7 +75,7 @@ export class QuotaService {
       if (over.length) throw new QuotaExceededError(`Quota exceeded for ${owner}: ${over.join(', ')}`);
     }
     const settings = await loadSettings(em);
-    const portal = await usageOf(em);
+    const portal = await liveUsageOf(em);
     if (portal.usedVcpu + size.vcpu > settings.maxVcpu) {
       throw new QuotaExceededError(`Portal vCPU limit reached: ${portal.usedVcpu} + ${size.vcpu} > ${settings.maxVcpu}`);
     }

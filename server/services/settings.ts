@@ -7,6 +7,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import type { Catalog } from '../config/catalog.js';
 import { SECRET_SETTING_FIELDS, Setting, type SecretSettingField } from '../entities/setting.entity.js';
+import { PORTAL_USAGE_OWNER } from '../entities/usage-total.entity.js';
 import { DomainError, forbidden, invalidInput, type ValidationIssue } from './errors.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 import { secretOwner, type SecretBox } from './secret-box.js';
@@ -153,31 +154,35 @@ export async function applyAdminSettings(em: EntityManager, patch: AdminSettings
   return { settings, changed };
 }
 
-/** Counts over live projects (PENDING, RUNNING, COMPLETED, DELETING); optionally of one owner. */
-export async function usageOf(em: EntityManager, owner?: string): Promise<PortalUsage> {
-  const conn = em.getConnection();
-  const where = owner === undefined ? '' : 'where owner = ?';
-  const [row]: Record<string, number | string | null>[] = await conn.execute(
-    `select count(*) as total,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then 1 else 0 end) as live,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then host_count else 0 end) as hosts,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then vcpu else 0 end) as vcpu,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then memory_gb else 0 end) as memory,
-            sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then disk_gb else 0 end) as disk
-       from projects ${where}`,
-    owner === undefined ? [] : [owner],
+/**
+ * What live projects (PENDING, RUNNING, COMPLETED, DELETING) take, from the usage totals the
+ * journal keeps (one row read, whatever the history's size); optionally of one owner.
+ */
+export async function liveUsageOf(em: EntityManager, owner?: string): Promise<Omit<PortalUsage, 'totalProjects'>> {
+  const rows: Record<string, number | string | null>[] = await em.getConnection().execute(
+    'select live_projects, hosts, vcpu, memory_gb, disk_gb from usage_totals where owner = ?',
+    [owner ?? PORTAL_USAGE_OWNER],
     'all',
     em.getTransactionContext(),
   );
+  const row = rows[0];
   const n = (v: number | string | null | undefined) => Number(v ?? 0);
   return {
-    totalProjects: n(row?.total),
-    liveProjects: n(row?.live),
+    liveProjects: n(row?.live_projects),
     usedHosts: n(row?.hosts),
     usedVcpu: n(row?.vcpu),
-    usedMemory: n(row?.memory),
-    usedDisk: n(row?.disk),
+    usedMemory: n(row?.memory_gb),
+    usedDisk: n(row?.disk_gb),
   };
+}
+
+/** Live usage plus how many projects there are in all (admin statistics); optionally of one owner. */
+export async function usageOf(em: EntityManager, owner?: string): Promise<PortalUsage> {
+  const where = owner === undefined ? '' : 'where owner = ?';
+  const [row]: Record<string, number | string | null>[] = await em
+    .getConnection()
+    .execute(`select count(*) as total from projects ${where}`, owner === undefined ? [] : [owner], 'all', em.getTransactionContext());
+  return { totalProjects: Number(row?.total ?? 0), ...(await liveUsageOf(em, owner)) };
 }
 
 

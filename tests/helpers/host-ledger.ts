@@ -126,6 +126,26 @@ export async function readLedger(server: TestServer, expectedPool?: number): Pro
     }
   });
 
+  // The usage totals the journal keeps must equal a fresh sum over the live projects, per owner
+  // and for the portal ('*'); an owner with nothing live may have a row of zeros.
+  const totals: any[] = await conn.execute('select owner, live_projects, hosts, vcpu, memory_gb, disk_gb from usage_totals');
+  const summed: any[] = await conn.execute(
+    `select owner, count(*) as live_projects, sum(host_count) as hosts, sum(vcpu) as vcpu, sum(memory_gb) as memory_gb, sum(disk_gb) as disk_gb
+       from projects where status in ('PENDING', 'RUNNING', 'COMPLETED', 'DELETING') group by owner`,
+  );
+  const key = (r: any) => [r.live_projects, r.hosts, r.vcpu, r.memory_gb, r.disk_gb].map(Number).join('/');
+  const expected = new Map<string, string>(summed.map((r) => [r.owner, key(r)]));
+  const portal = summed.reduce((acc, r) => acc.map((v: number, i: number) => v + Number([r.live_projects, r.hosts, r.vcpu, r.memory_gb, r.disk_gb][i])), [0, 0, 0, 0, 0]);
+  expected.set('*', portal.join('/'));
+  const kept = new Map<string, string>(totals.map((r) => [r.owner, key(r)]));
+  for (const [owner, value] of expected) {
+    const have = kept.get(owner) ?? (owner === '*' ? 'missing' : '0/0/0/0/0');
+    if (have !== value) problems.push(`usage totals of ${owner} are ${have}, the live projects sum to ${value}`);
+  }
+  for (const [owner, value] of kept) {
+    if (!expected.has(owner) && value !== '0/0/0/0/0') problems.push(`usage totals of ${owner} are ${value} with no live project`);
+  }
+
   const free = hosts.filter((h) => h.projectId == null);
   const held = hosts.filter((h) => h.projectId != null);
   if (free.length + held.length !== hosts.length) problems.push('held ∪ free is not the pool');
