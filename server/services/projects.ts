@@ -166,8 +166,9 @@ export class ProjectService {
     const size = orderSize(spec.config, this.catalog);
     // Early answer without any lock when the pool is short already (a burst of orders on an
     // exhausted pool must not queue for the allocation lock); the transaction checks again.
-    const free = await this.pool.countFree(em, spec.infra.type);
-    if (free < spec.hostCount) throw new PoolExhaustedError(spec.hostCount, free);
+    if (!(await this.pool.hasFree(em, spec.infra.type, spec.hostCount))) {
+      throw new PoolExhaustedError(spec.hostCount, await this.pool.countFree(em, spec.infra.type));
+    }
     const now = new Date();
     const project = await this.journal.transact(async (tx) => {
       const tem = tx.em;

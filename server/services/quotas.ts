@@ -7,7 +7,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { User } from '../entities/index.js';
 import { DomainError } from './errors.js';
-import { liveUsageOf, loadSettings, usageOf, type PortalUsage } from './settings.js';
+import { liveUsageOf, orderSettings, usageOf, type PortalUsage } from './settings.js';
 import type { OrderSize } from './sizing.js';
 
 export interface Quota {
@@ -29,7 +29,7 @@ export class QuotaExceededError extends DomainError {
   }
 }
 
-export function quotaOf(user: User, defaults: Quota): Quota | null {
+export function quotaOf(user: Pick<User, 'role' | 'maxHosts' | 'maxVcpu' | 'maxMemoryGb' | 'maxDiskGb'>, defaults: Quota): Quota | null {
   if (user.role === 'admin') return null;
   return {
     hosts: user.maxHosts ?? defaults.hosts,
@@ -60,8 +60,12 @@ export class QuotaService {
     if (this.postgres) {
       await em.getConnection().execute('select pg_advisory_xact_lock(hashtext(?))', ['hcmp.quota'], 'all', em.getTransactionContext());
     }
-    const user = await em.findOne(User, { username: owner });
-    const limit = user ? quotaOf(user, this.defaults) : null;
+    const [row]: { role: User['role']; max_vms: number | null; max_cpu: number | null; max_ram: number | null; max_disk: number | null }[] = await em
+      .getConnection()
+      .execute('select role, max_vms, max_cpu, max_ram, max_disk from users where username = ?', [owner], 'all', em.getTransactionContext());
+    const limit = row
+      ? quotaOf({ role: row.role, maxHosts: row.max_vms, maxVcpu: row.max_cpu, maxMemoryGb: row.max_ram, maxDiskGb: row.max_disk }, this.defaults)
+      : null;
     if (limit) {
       const used = await liveUsageOf(em, owner);
       const over: string[] = [];
@@ -74,7 +78,7 @@ export class QuotaService {
       check('disk GB', used.usedDisk, size.diskGb, limit.diskGb);
       if (over.length) throw new QuotaExceededError(`Quota exceeded for ${owner}: ${over.join(', ')}`);
     }
-    const settings = await loadSettings(em);
+    const settings = await orderSettings(em);
     const portal = await liveUsageOf(em);
     if (portal.usedVcpu + size.vcpu > settings.maxVcpu) {
       throw new QuotaExceededError(`Portal vCPU limit reached: ${portal.usedVcpu} + ${size.vcpu} > ${settings.maxVcpu}`);

@@ -111,6 +111,19 @@ export class WorkloadPool {
     return free.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address }));
   }
 
+  /** Whether at least `count` hosts of `infra` are free (reads at most `count` index entries). */
+  async hasFree(em: EntityManager, infra: InfraType, count: number): Promise<boolean> {
+    const [row]: { n: number | string }[] = await em
+      .getConnection()
+      .execute(
+        `select count(*) as n from (select 1 from workload_pool where infra = ? and status = 'available' limit ?) t`,
+        [infra, count],
+        'all',
+        em.getTransactionContext(),
+      );
+    return Number(row.n) >= count;
+  }
+
   async countFree(em: EntityManager, infra: InfraType): Promise<number> {
     return em.count(WorkloadHost, { infra, status: 'available' });
   }

@@ -87,13 +87,14 @@ export async function historyAtScale(ctx: BenchContext, backend: Backend): Promi
         { name: 'keysetFirst', sql: pageSql, params: [USER_NAME, 21] },
         { name: 'keysetDeep', sql: 'select * from projects where owner = ? and id < ? order by id desc limit ?', params: [USER_NAME, cursorId, 21] },
         { name: 'offsetDeep', sql: `${pageSql} offset ?`, params: [USER_NAME, 21, deepOffset], maxReps: 30 },
+        // The product's own queries (server/services/settings.ts liveUsageOf, runners/dispatcher.ts claimNext).
+        { name: 'portalUsage', sql: 'select live_projects, hosts, vcpu, memory_gb, disk_gb from usage_totals where owner = ?', params: ['*'], maxReps: 30 },
         {
-          name: 'portalUsage',
-          sql: `select count(*) as total, sum(case when status in ('PENDING','RUNNING','COMPLETED','DELETING') then vcpu else 0 end) as vcpu from projects`,
+          name: 'claim',
+          sql: `select id from projects${backend === 'sqlite' ? ' indexed by projects_status_id_idx' : ''} where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING') order by id limit 1`,
           params: [],
           maxReps: 30,
         },
-        { name: 'claim', sql: `select id from projects where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING') order by id limit 1`, params: [], maxReps: 30 },
       ];
       const sqlRounds: Record<string, number[]> = {};
       const http: Record<'graphqlFirst' | 'graphqlDeep' | 'rawFirst' | 'rawDeep', LatencySummary[]> = { graphqlFirst: [], graphqlDeep: [], rawFirst: [], rawDeep: [] };

@@ -427,7 +427,27 @@ export async function seedProjects(db: RawDb, options: SeedOptions): Promise<{ m
       [firstId, lastId],
     );
   }
+  await recountUsage(db);
   return { ms: performance.now() - started, firstId, lastId };
+}
+
+/**
+ * The server keeps usage totals per owner and for the portal (usage_totals) as it writes;
+ * rows inserted behind its back must be counted in, as the migration's backfill does.
+ */
+export async function recountUsage(db: RawDb): Promise<void> {
+  const live = `status in ('PENDING', 'RUNNING', 'COMPLETED', 'DELETING')`;
+  await db.exec('delete from usage_totals');
+  await db.exec(
+    `insert into usage_totals (owner, live_projects, hosts, vcpu, memory_gb, disk_gb)
+       select owner, count(*), coalesce(sum(host_count), 0), coalesce(sum(vcpu), 0), coalesce(sum(memory_gb), 0), coalesce(sum(disk_gb), 0)
+         from projects where ${live} group by owner`,
+  );
+  await db.exec(
+    `insert into usage_totals (owner, live_projects, hosts, vcpu, memory_gb, disk_gb)
+       select '*', count(*), coalesce(sum(host_count), 0), coalesce(sum(vcpu), 0), coalesce(sum(memory_gb), 0), coalesce(sum(disk_gb), 0)
+         from projects where ${live}`,
+  );
 }
 
 /** Empties what the create path writes and gives every host back (between rounds). */
@@ -439,6 +459,7 @@ export async function resetProvisioning(db: RawDb): Promise<void> {
     await db.exec('delete from provision_events; delete from projects; delete from audit_log; delete from idempotency_keys;');
   }
   await db.run(`update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ? where project_id is not null`, [now]);
+  await recountUsage(db);
 }
 
 /** A WORKLOAD_POOL_FILE body with `count` vSphere hosts (10.64.0.0/10 addresses). */
