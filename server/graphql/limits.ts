@@ -214,6 +214,34 @@ const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplex
  * Variables that do not fit the operation are left to execution, which refuses them before
  * any resolver runs.
  */
+/**
+ * Complexities already measured, per parsed document (Apollo keeps one DocumentNode per query
+ * text in its document store) and per schema, operation name and variables: the console sends
+ * the same few operations over and over, and measuring walks the whole document.
+ */
+const measured = new WeakMap<DocumentNode, WeakMap<GraphQLSchema, Map<string, number>>>();
+const MEASURED_PER_DOCUMENT = 64;
+
+function measuredComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined): number {
+  const key = `${operationName ?? ''}\u0000${JSON.stringify(variables)}`;
+  let bySchema = measured.get(document);
+  if (!bySchema) {
+    bySchema = new WeakMap();
+    measured.set(document, bySchema);
+  }
+  let known = bySchema.get(schema);
+  if (!known) {
+    known = new Map();
+    bySchema.set(schema, known);
+  }
+  const hit = known.get(key);
+  if (hit !== undefined) return hit;
+  const complexity = getComplexity({ schema, query: document, estimators, variables, operationName });
+  if (known.size >= MEASURED_PER_DOCUMENT) known.delete(known.keys().next().value!);
+  known.set(key, complexity);
+  return complexity;
+}
+
 export function complexityError(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -223,7 +251,7 @@ export function complexityError(
 ): GraphQLError | undefined {
   let complexity: number;
   try {
-    complexity = getComplexity({ schema, query: document, estimators, variables: variables ?? {}, operationName: operationName ?? undefined });
+    complexity = measuredComplexity(schema, document, variables ?? {}, operationName ?? undefined);
   } catch (err) {
     if (err instanceof GraphQLError && !/maximum allowed number of nodes/i.test(err.message)) return undefined;
     return limitError(`The operation is too large to measure; the maximum complexity is ${maxComplexity}.`);

@@ -163,7 +163,11 @@ export class Dispatcher implements ProvisionQueue {
 
   /** Asks whichever instance runs the project to stop it at its next safe point. */
   async requestStop(projectId: number, action: PendingAction): Promise<void> {
-    await this.deps.feed.sendControl({ projectId, action });
+    // A job of this instance stops at once; any other instance hears it through the feed. If the
+    // feed is down, the request is not lost: it is in the project row (pendingAction), and the
+    // job meets it at its next write.
+    this.onControl({ projectId, action });
+    await this.deps.feed.sendControl({ projectId, action }).catch((err) => this.deps.logger.warn({ err, projectId }, 'could not announce a stop request; the job sees it at its next step'));
   }
 
   /** Jobs running on this instance. */

@@ -41,8 +41,14 @@ export class SessionService {
     const em = this.fork();
     await em.upsert(RevokedToken, { jti: caller.jti, expiresAt: caller.expiresAt });
     await em.nativeDelete(RevokedToken, { expiresAt: { $lt: new Date() } });
-    if (this.broadcast) await this.broadcast(caller.jti);
-    else this.revoked(caller.jti);
+    if (!this.broadcast) return this.revoked(caller.jti);
+    try {
+      await this.broadcast(caller.jti);
+    } catch {
+      // The revocation is stored; other instances refuse the token on its next use. At least
+      // this instance's sockets close now.
+      this.revoked(caller.jti);
+    }
   }
 
   /** Sends logouts through `broadcast`, which must call {@link revoked} on every instance. */

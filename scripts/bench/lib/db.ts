@@ -454,7 +454,18 @@ export async function recountUsage(db: RawDb): Promise<void> {
 export async function resetProvisioning(db: RawDb): Promise<void> {
   const now = db.backend === 'sqlite' ? Date.now() : new Date().toISOString();
   if (db.backend === 'postgresql') {
-    await db.exec('truncate provision_events, projects, audit_log, idempotency_keys');
+    // The product server is still up (its dispatcher sweeps and claims in the background), so
+    // the TRUNCATE's table locks can meet its row locks in a deadlock; PostgreSQL then cancels
+    // one side, which may be this one. Try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db.exec('truncate provision_events, projects, audit_log, idempotency_keys');
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
   } else {
     await db.exec('delete from provision_events; delete from projects; delete from audit_log; delete from idempotency_keys;');
   }
