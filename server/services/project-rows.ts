@@ -69,8 +69,11 @@ export interface ProjectListQuery {
   limit: number;
 }
 
-export async function readProject(em: EntityManager, id: number): Promise<Project | null> {
-  const rows: ProjectRow[] = await em.getConnection().execute(`select ${COLUMNS} from projects where id = ?`, [id], 'all', em.getTransactionContext());
+/** One project; `forUpdate` locks its row until the transaction ends (PostgreSQL). */
+export async function readProject(em: EntityManager, id: number, forUpdate = false): Promise<Project | null> {
+  const rows: ProjectRow[] = await em
+    .getConnection()
+    .execute(`select ${COLUMNS} from projects where id = ?${forUpdate ? ' for update' : ''}`, [id], 'all', em.getTransactionContext());
   return rows.length ? toProject(rows[0]) : null;
 }
 

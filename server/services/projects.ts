@@ -174,7 +174,7 @@ export class ProjectService {
       const tem = tx.em;
       await this.pool.beginAllocation(tem);
       await this.quotas.assertFits(tem, owner, size);
-      const project = tem.create(Project, {
+      const project = await tx.create({
         serviceName: spec.serviceName,
         status: 'PENDING',
         assignedIp: null,
@@ -199,7 +199,6 @@ export class ProjectService {
         createdAt: now,
         updatedAt: now,
       });
-      await tem.flush();
       await this.pool.allocate(tem, spec.infra.type, spec.hostCount, project.id, owner);
       tx.append(project, { kind: 'status', status: 'PENDING' }, { kind: 'log', message: this.catalog.provisioning.allocationLog });
       if (idempotency) {

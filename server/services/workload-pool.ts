@@ -99,11 +99,13 @@ export class WorkloadPool {
       throw new PoolExhaustedError(count, available);
     }
     const ids = free.map((h) => h.id);
-    const changed = await em.nativeUpdate(
-      WorkloadHost,
-      { id: { $in: ids }, status: 'available' },
-      { status: 'provisioning', projectId, owner, updatedAt: new Date() },
+    const result = await conn.execute(
+      `update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ? where status = 'available' and id in (${ids.map(() => '?').join(', ')})`,
+      [projectId, owner, new Date(), ...ids],
+      'run',
+      ctx,
     );
+    const changed = Number(result.affectedRows ?? result.changes ?? 0);
     if (changed !== count) {
       // Cannot happen while the lock holds; refuse rather than hand out a shared host.
       throw new Error(`workload pool changed under the allocation lock (${changed} of ${count} taken)`);
@@ -155,12 +157,15 @@ export class WorkloadPool {
 
   /** Marks a project's hosts as in service once it completed. */
   async markAssigned(em: EntityManager, projectId: number): Promise<void> {
-    await em.nativeUpdate(WorkloadHost, { projectId }, { status: 'assigned', updatedAt: new Date() });
+    await em.getConnection().execute(`update workload_pool set status = 'assigned', updated_at = ? where project_id = ?`, [new Date(), projectId], 'run', em.getTransactionContext());
   }
 
   /** Gives a project's hosts back to the pool; returns how many. */
   async release(em: EntityManager, projectId: number): Promise<number> {
-    return em.nativeUpdate(WorkloadHost, { projectId }, { status: 'available', projectId: null, owner: null, updatedAt: new Date() });
+    const result = await em
+      .getConnection()
+      .execute(`update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ? where project_id = ?`, [new Date(), projectId], 'run', em.getTransactionContext());
+    return Number(result.affectedRows ?? result.changes ?? 0);
   }
 
   async hostsOf(em: EntityManager, projectId: number): Promise<WorkloadHost[]> {
