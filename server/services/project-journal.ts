@@ -4,7 +4,7 @@
  * always agree with the events, and hands them to the event feed, which delivers them only
  * once the transaction committed.
  */
-import { LockMode, type EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
 import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import { readProject } from './project-rows.js';
@@ -23,11 +23,6 @@ export class ProjectGoneError extends Error {
     super(`Project ${projectId} no longer exists`);
     this.name = 'ProjectGoneError';
   }
-}
-
-export interface JournalScope {
-  em: EntityManager;
-  project: Project;
 }
 
 export function toEventRecord(event: ProvisionEvent): ProjectEventRecord {
@@ -274,7 +269,7 @@ export class JournalTx {
 }
 
 export class ProjectJournal {
-  private readonly lockMode: LockMode | undefined;
+  private readonly postgres: boolean;
   private readonly synchronousDriver: boolean;
   private tail: Promise<void> = Promise.resolve();
 
@@ -282,8 +277,8 @@ export class ProjectJournal {
     private readonly orm: Orm,
     private readonly feed: EventFeed,
   ) {
-    this.lockMode = backendOf(orm) === 'postgresql' ? LockMode.PESSIMISTIC_WRITE : undefined;
-    this.synchronousDriver = backendOf(orm) === 'sqlite';
+    this.postgres = backendOf(orm) === 'postgresql';
+    this.synchronousDriver = !this.postgres;
   }
 
   /** Runs `fn` in one transaction; listeners hear of its changes only once it committed. */
@@ -310,7 +305,7 @@ export class ProjectJournal {
 
   private async run<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager): Promise<T> {
     const { result, messages } = await em.transactional(async (tem) => {
-      const tx = new JournalTx(tem, this.lockMode !== undefined);
+      const tx = new JournalTx(tem, this.postgres);
       const result = await fn(tx);
       const messages = await tx.finish();
       for (const message of messages) await this.feed.publishInTransaction(tem, message);
@@ -320,24 +315,4 @@ export class ProjectJournal {
     return result;
   }
 
-
-  /**
-   * Runs `build` in one transaction with the project locked; the drafts it returns become
-   * events. `build` may do other work in the same transaction (take hosts, return them).
-   */
-  async write(
-    projectId: number,
-    build: (scope: JournalScope) => Promise<EventDraft[]> | EventDraft[],
-  ): Promise<void> {
-    await this.transact(async (tx) => {
-      const project = await tx.lock(projectId);
-      if (!project) throw new ProjectGoneError(projectId);
-      tx.append(project, ...(await build({ em: tx.em, project })));
-    });
-  }
-
-  /** Appends drafts with no other work. */
-  append(projectId: number, ...drafts: EventDraft[]): Promise<void> {
-    return this.write(projectId, () => drafts);
-  }
 }

@@ -151,7 +151,7 @@ export class ProjectService {
     if (row.requestHash !== hash) {
       throw invalidInput([{ loc: ['header', 'Idempotency-Key'], msg: 'This Idempotency-Key was already used with a different request body', type: 'idempotency_key_reused' }]);
     }
-    return em.findOne(Project, row.projectId, { refresh: true });
+    return readProject(em, row.projectId);
   }
 
   /** Forgets idempotency keys older than the configured time; returns how many. */
