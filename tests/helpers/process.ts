@@ -8,12 +8,14 @@
  * of the database (`better-sqlite3` or `pg`, no ORM) to count what the processes did.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { createTempPostgresDatabase } from './postgres.js';
 import type { Backend } from './server.js';
 import { ADMIN, TEST_TOKEN_SECRET } from './server.js';
 
@@ -89,6 +91,30 @@ export interface ServerProcess {
 const live = new Set<ServerProcess>();
 
 /** SIGKILLs every server process still running (afterAll). */
+/**
+ * Throw-away databases for real-process tests: `fresh(backend)` gives a new SQLite file or
+ * PostgreSQL database; `cleanUp()` (in afterAll) kills every server left and removes them all.
+ */
+export function dataTargets(prefix: string): { fresh(backend: string): Promise<DbTarget>; cleanUp(): Promise<void> } {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  return {
+    async fresh(backend) {
+      if (backend === 'postgresql') {
+        const temp = await createTempPostgresDatabase();
+        cleanups.push(() => temp.drop());
+        return { backend: 'postgresql', url: temp.url };
+      }
+      const dir = mkdtempSync(join(tmpdir(), `hcmp-${prefix}-`));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      return { backend: 'sqlite', sqlitePath: join(dir, 'hcmp.db') };
+    },
+    async cleanUp() {
+      await killAllServers();
+      for (const c of cleanups.reverse()) await c();
+    },
+  };
+}
+
 export async function killAllServers(): Promise<void> {
   await Promise.all([...live].map((p) => p.kill9().catch(() => undefined)));
 }

@@ -14,18 +14,14 @@
  *
  * Everything is counted from the rows themselves (tests/helpers/process.ts `account`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendsFor } from '../helpers/backends.js';
-import { createTempPostgresDatabase, type TempDatabase } from '../helpers/postgres.js';
 import {
   accountFor,
   countBy,
   followProject,
   inBatches,
-  killAllServers,
+  dataTargets,
   openDbView,
   provision,
   RUN_STEP_COUNT,
@@ -40,23 +36,9 @@ import {
 const TEMPLATES = ['single', 'standard', 'k8s_small'];
 const backends = await backendsFor('crash resume (real processes)');
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  await killAllServers();
-  for (const c of cleanups.reverse()) await c();
-});
-
-/** A fresh SQLite file or throw-away PostgreSQL database for one scenario. */
-async function freshData(backend: string): Promise<DbTarget> {
-  if (backend === 'postgresql') {
-    const temp: TempDatabase = await createTempPostgresDatabase();
-    cleanups.push(() => temp.drop());
-    return { backend: 'postgresql', url: temp.url };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'hcmp-crash-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { backend: 'sqlite', sqlitePath: join(dir, 'hcmp.db') };
-}
+const data = dataTargets('crash');
+afterAll(() => data.cleanUp());
+const freshData = (backend: string): Promise<DbTarget> => data.fresh(backend);
 
 const isSettled = (p: ProjectRow) => p.status !== 'RUNNING' && p.status !== 'PENDING';
 

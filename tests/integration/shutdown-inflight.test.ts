@@ -19,17 +19,13 @@
  * with the URL once it has parsed the request line and headers (the 503s it sends without
  * routing once closing are logged without the URL, and matched by count).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendsFor } from '../helpers/backends.js';
-import { createTempPostgresDatabase, type TempDatabase } from '../helpers/postgres.js';
 import {
   accountFor,
   countBy,
   inBatches,
-  killAllServers,
+  dataTargets,
   openDbView,
   spawnServer,
   waitUntil,
@@ -49,22 +45,9 @@ const SHUTDOWN_GRACE_MS = 5_000;
 const EXIT_MARGIN_MS = 5_000;
 const TEMPLATES = ['single', 'standard', 'k8s_small'];
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  await killAllServers();
-  for (const c of cleanups.reverse()) await c();
-});
-
-async function freshData(backend: string): Promise<DbTarget> {
-  if (backend === 'postgresql') {
-    const temp: TempDatabase = await createTempPostgresDatabase();
-    cleanups.push(() => temp.drop());
-    return { backend: 'postgresql', url: temp.url };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'hcmp-shutdown-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { backend: 'sqlite', sqlitePath: join(dir, 'hcmp.db') };
-}
+const data = dataTargets('shutdown');
+afterAll(() => data.cleanUp());
+const freshData = (backend: string): Promise<DbTarget> => data.fresh(backend);
 
 const isSettled = (p: ProjectRow) => p.status !== 'RUNNING' && p.status !== 'PENDING';
 
