@@ -113,7 +113,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const userAdmin = new UserAdminService(audit, config.defaultQuota);
     const sessions = new SessionService(tokens, fork);
     const secrets = new SecretBox(config.encryptKey, config.previousEncryptKeys);
-    const quotas = new QuotaService(config.defaultQuota, database.backend === 'postgresql');
+    const quotas = new QuotaService(config.defaultQuota);
     await ensureSettingsRow(orm.em.fork(), config.initialPortalLimits);
     const unreadable = await unreadableSecrets(orm.em.fork(), secrets);
     if (unreadable.length) {

@@ -6,7 +6,7 @@ export type HostStatus = (typeof HOST_STATUSES)[number];
 
 /** A machine of the workload pool. One row, one project at most: a host cannot be held twice. */
 @Entity({ tableName: 'workload_pool' })
-@Index({ name: 'workload_pool_infra_status_idx', properties: ['infra', 'status'] })
+@Index({ name: 'workload_pool_free_idx', properties: ['infra', 'status', 'id'] })
 @Index({ name: 'workload_pool_project_idx', properties: ['projectId'] })
 export class WorkloadHost {
   @PrimaryKey({ type: 'integer', autoincrement: true })

@@ -34,9 +34,12 @@ export const MAX_AUDIT_PAGE = 200;
 export class AuditLog {
   constructor(private readonly fork: () => EntityManager) {}
 
-  /** One plain INSERT (it follows every order, login and admin action; the ORM's unit of work cost ~10× more). */
-  async record(entry: AuditRecord): Promise<void> {
-    await this.fork()
+  /**
+   * One plain INSERT (it follows every order, login and admin action; the ORM's unit of work
+   * cost ~10× more). With `em`, inside that transaction (a success recorded with what it did).
+   */
+  async record(entry: AuditRecord, em?: EntityManager): Promise<void> {
+    await (em ?? this.fork())
       .getConnection()
       .execute('insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?)', [
         new Date(),
@@ -46,7 +49,7 @@ export class AuditLog {
         entry.ip?.slice(0, 64) ?? null,
         entry.result,
         entry.detail == null ? null : JSON.stringify(entry.detail),
-      ], 'run');
+      ], 'run', em?.getTransactionContext());
   }
 
   /** Newest first; admin only. */

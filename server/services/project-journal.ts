@@ -10,6 +10,7 @@ import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type Projec
 import { readProject } from './project-rows.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
 import type { EventFeed, FeedMessage } from './event-feed.js';
+import type { UsageGuard, UsageTotals } from './quotas.js';
 
 export type EventDraft =
   | { kind: 'status'; status: ProjectStatus }
@@ -116,6 +117,7 @@ export class JournalTx {
   private readonly loaded = new Map<number, { project: Project; before: unknown[] }>();
   /** Whether each project counted as live when this transaction first touched it. */
   private readonly liveBefore = new Map<number, boolean>();
+  private readonly guards: UsageGuard[] = [];
 
   /**
    * The journal writes with plain SQL, not through the ORM's unit of work: a flush cost ~250 µs
@@ -141,36 +143,54 @@ export class JournalTx {
     return project;
   }
 
-  /** Inserts a new project (no events yet: `lastSeq` 0) and returns it with its id. */
-  async create(fields: Omit<Project, 'id'>): Promise<Project> {
+  /**
+   * Inserts a new project with its first events already applied (one INSERT, no UPDATE after
+   * it) and returns it with its id. `fields.lastSeq` must be 0.
+   */
+  async create(fields: Omit<Project, 'id'>, ...drafts: EventDraft[]): Promise<Project> {
+    const project: Project = { ...fields, id: 0 };
+    const at = new Date();
+    const events = drafts.map((draft) => applyDraft(project, draft, at));
     const [row] = await this.execute<{ id: number }[]>(
       `insert into projects (service_name, status, assigned_ip, template_type, owner, infra, details, last_seq, created_at, updated_at,
                              host_count, vcpu, memory_gb, disk_gb, completed_steps, claimed_by, pending_action, attempt)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
       [
-        fields.serviceName,
-        fields.status,
-        fields.assignedIp ?? null,
-        fields.templateType,
-        fields.owner,
-        fields.infra,
-        JSON.stringify(fields.details),
-        fields.lastSeq,
-        fields.createdAt,
-        fields.updatedAt,
-        fields.hostCount,
-        fields.vcpu,
-        fields.memoryGb,
-        fields.diskGb,
-        fields.completedSteps == null ? null : JSON.stringify(fields.completedSteps),
-        fields.claimedBy ?? null,
-        fields.pendingAction ?? null,
-        fields.attempt,
+        project.serviceName,
+        project.status,
+        project.assignedIp ?? null,
+        project.templateType,
+        project.owner,
+        project.infra,
+        JSON.stringify(project.details),
+        project.lastSeq,
+        project.createdAt,
+        project.updatedAt,
+        project.hostCount,
+        project.vcpu,
+        project.memoryGb,
+        project.diskGb,
+        project.completedSteps == null ? null : JSON.stringify(project.completedSteps),
+        project.claimedBy ?? null,
+        project.pendingAction ?? null,
+        project.attempt,
       ],
     );
-    const project: Project = { ...fields, id: Number(row.id) };
+    project.id = Number(row.id);
+    for (const event of events) event.projectId = project.id;
     this.loaded.set(project.id, { project, before: mutableColumns(project) });
+    // Never live before this transaction; counted in the usage totals if it is live now.
+    this.liveBefore.set(project.id, false);
+    this.touched.set(project.id, { project, events });
     return project;
+  }
+
+  /**
+   * Checks the usage totals once this transaction added its projects to them (the rows are
+   * locked until the commit); a guard that throws rolls the transaction back.
+   */
+  guardUsage(guard: UsageGuard): void {
+    this.guards.push(guard);
   }
 
   /** Appends events to a project loaded or created in this transaction. */
@@ -210,31 +230,51 @@ export class JournalTx {
     }
   }
 
-  /** Moves the usage totals (owner and portal rows) of projects that became live or stopped being live. */
-  private async updateUsage(): Promise<void> {
+  /**
+   * Moves the usage totals (owner and portal rows) of projects that became live or stopped
+   * being live, in one statement, and runs the guards on the totals it leaves. Called last in
+   * the transaction (see {@link ProjectJournal}): the rows stay locked until the commit, so the
+   * time other orders wait for them is this statement and the commit.
+   */
+  async settleUsage(): Promise<void> {
     const gone = new Set(this.removed.map((p) => p.id));
     const changes = [...this.touched.values()].map((t) => t.project).concat(this.removed);
+    const deltas = new Map<string, number[]>();
+    const add = (owner: string, delta: number[]) => {
+      const sum = deltas.get(owner) ?? [0, 0, 0, 0, 0];
+      deltas.set(owner, sum.map((v, i) => v + delta[i]));
+    };
     for (const project of changes) {
       const before = this.liveBefore.get(project.id) ?? false;
       const after = !gone.has(project.id) && LIVE_STATUSES.includes(project.status);
       if (before === after) continue;
       const sign = after ? 1 : -1;
       const delta = [sign, sign * project.hostCount, sign * project.vcpu, sign * project.memoryGb, sign * project.diskGb];
-      // Always the portal row first, then the owner's: one lock order for every transaction.
-      for (const owner of [PORTAL_USAGE_OWNER, project.owner]) {
-        await this.execute(
-          `insert into usage_totals (owner, live_projects, hosts, vcpu, memory_gb, disk_gb) values (?, ?, ?, ?, ?, ?)
-           on conflict (owner) do update set live_projects = usage_totals.live_projects + excluded.live_projects,
-             hosts = usage_totals.hosts + excluded.hosts, vcpu = usage_totals.vcpu + excluded.vcpu,
-             memory_gb = usage_totals.memory_gb + excluded.memory_gb, disk_gb = usage_totals.disk_gb + excluded.disk_gb`,
-          [owner, ...delta],
-          'run',
-        );
-      }
+      add(PORTAL_USAGE_OWNER, delta);
+      add(project.owner, delta);
     }
+    if (deltas.size === 0) return;
+    // One lock order for every transaction: the portal row first, then owners by name.
+    const owners = [...deltas.keys()].sort((a, b) => (a === PORTAL_USAGE_OWNER ? -1 : b === PORTAL_USAGE_OWNER ? 1 : a < b ? -1 : a > b ? 1 : 0));
+    const rows = await this.execute<Record<string, number | string>[]>(
+      `insert into usage_totals (owner, live_projects, hosts, vcpu, memory_gb, disk_gb) values ${owners.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+       on conflict (owner) do update set live_projects = usage_totals.live_projects + excluded.live_projects,
+         hosts = usage_totals.hosts + excluded.hosts, vcpu = usage_totals.vcpu + excluded.vcpu,
+         memory_gb = usage_totals.memory_gb + excluded.memory_gb, disk_gb = usage_totals.disk_gb + excluded.disk_gb
+       returning owner, live_projects, hosts, vcpu, memory_gb, disk_gb`,
+      owners.flatMap((owner) => [owner, ...deltas.get(owner)!]),
+    );
+    if (!this.guards.length) return;
+    const totals = new Map<string, UsageTotals>(
+      rows.map((r) => [
+        String(r.owner),
+        { liveProjects: Number(r.live_projects), hosts: Number(r.hosts), vcpu: Number(r.vcpu), memoryGb: Number(r.memory_gb), diskGb: Number(r.disk_gb) },
+      ]),
+    );
+    for (const guard of this.guards) guard(totals);
   }
 
-  /** Writes what changed and returns what listeners must be told. */
+  /** Writes what changed and returns what listeners must be told ({@link settleUsage} comes after). */
   async finish(): Promise<FeedMessage[]> {
     // Other services may have created entities through the ORM in this transaction.
     await this.em.flush();
@@ -256,7 +296,6 @@ export class JournalTx {
         'run',
       );
     }
-    await this.updateUsage();
     const messages: FeedMessage[] = [];
     for (const { project, events: appended } of this.touched.values()) {
       messages.push({ events: appended, change: toChangeRecord(project) });
@@ -309,6 +348,9 @@ export class ProjectJournal {
       const result = await fn(tx);
       const messages = await tx.finish();
       for (const message of messages) await this.feed.publishInTransaction(tem, message);
+      // Last: the usage rows are shared by every order (the portal row by all of them) and
+      // stay locked from here to the commit.
+      await tx.settleUsage();
       return { result, messages };
     });
     for (const message of messages) this.feed.afterCommit(message);

@@ -81,6 +81,13 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** A unique constraint refused a row: from the ORM, or from a plain statement (SQLite / PostgreSQL codes). */
+function isUniqueViolation(err: unknown): boolean {
+  if (err instanceof UniqueConstraintViolationException) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
 export function requestHash(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
@@ -126,10 +133,9 @@ export class ProjectService {
     }
     try {
       const project = await this.createProject(em, who, raw, key === null ? null : { key, hash });
-      await this.audit.record({ actor: who.username, action: 'provision', target: `project:${project.id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } });
       return { project, replayed: false };
     } catch (err) {
-      if (key !== null && err instanceof UniqueConstraintViolationException) {
+      if (key !== null && isUniqueViolation(err)) {
         // A concurrent request with the same key won the race: answer with its project.
         const earlier = await this.replay(em.fork({ clear: true }), who, key, hash);
         if (earlier) return { project: earlier, replayed: true };
@@ -161,49 +167,60 @@ export class ProjectService {
 
   private async createProject(em: EntityManager, who: Principal, raw: unknown, idempotency: { key: string; hash: string } | null): Promise<Project> {
     const owner = await this.ownerFor(em, who, raw);
-    await assertAcceptingOrders(em);
+    const limits = await this.quotas.orderLimits(em, owner);
+    assertAcceptingOrders(limits);
     const spec = parseProvisionInput(raw, this.catalog, owner);
     const size = orderSize(spec.config, this.catalog);
-    // Early answer without any lock when the pool is short already (a burst of orders on an
-    // exhausted pool must not queue for the allocation lock); the transaction checks again.
-    if (!(await this.pool.hasFree(em, spec.infra.type, spec.hostCount))) {
-      throw new PoolExhaustedError(spec.hostCount, await this.pool.countFree(em, spec.infra.type));
-    }
     const now = new Date();
+    // One transaction: the project with its first two events, its hosts, the idempotency key,
+    // the audit entry, and last the usage totals, checked against the quota and portal limits.
     const project = await this.journal.transact(async (tx) => {
-      const tem = tx.em;
-      await this.pool.beginAllocation(tem);
-      await this.quotas.assertFits(tem, owner, size);
-      const project = await tx.create({
-        serviceName: spec.serviceName,
-        status: 'PENDING',
-        assignedIp: null,
-        templateType: spec.templateType,
-        owner,
-        infra: spec.infra.type,
-        details: {
-          input: spec.input,
-          config: spec.config,
-          infra: spec.infra,
+      await this.pool.beginAllocation(tx.em);
+      const project = await tx.create(
+        {
+          serviceName: spec.serviceName,
           status: 'PENDING',
-          logs: [],
-          resources: null,
-          error: null,
+          assignedIp: null,
+          templateType: spec.templateType,
+          owner,
+          infra: spec.infra.type,
+          details: {
+            input: spec.input,
+            config: spec.config,
+            infra: spec.infra,
+            status: 'PENDING',
+            logs: [],
+            resources: null,
+            error: null,
+          },
+          hostCount: size.hosts,
+          vcpu: size.vcpu,
+          memoryGb: size.memoryGb,
+          diskGb: size.diskGb,
+          lastSeq: 0,
+          attempt: 1,
+          createdAt: now,
+          updatedAt: now,
         },
-        hostCount: size.hosts,
-        vcpu: size.vcpu,
-        memoryGb: size.memoryGb,
-        diskGb: size.diskGb,
-        lastSeq: 0,
-        attempt: 1,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await this.pool.allocate(tem, spec.infra.type, spec.hostCount, project.id, owner);
-      tx.append(project, { kind: 'status', status: 'PENDING' }, { kind: 'log', message: this.catalog.provisioning.allocationLog });
+        { kind: 'status', status: 'PENDING' },
+        { kind: 'log', message: this.catalog.provisioning.allocationLog },
+      );
+      await this.pool.allocate(tx.em, spec.infra.type, spec.hostCount, project.id, owner);
+      tx.guardUsage(this.quotas.guard(limits, owner, size));
       if (idempotency) {
-        tem.create(IdempotencyKey, { owner: who.username, key: idempotency.key, requestHash: idempotency.hash, projectId: project.id, createdAt: now });
+        await tx.em
+          .getConnection()
+          .execute(
+            'insert into idempotency_keys (owner, key, request_hash, project_id, created_at) values (?, ?, ?, ?, ?)',
+            [who.username, idempotency.key, idempotency.hash, project.id, now],
+            'run',
+            tx.em.getTransactionContext(),
+          );
       }
+      await this.audit.record(
+        { actor: who.username, action: 'provision', target: `project:${project.id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } },
+        tx.em,
+      );
       return project;
     }, em);
     this.queue.enqueue(project.id);
@@ -325,8 +342,9 @@ export class ProjectService {
   }
 
   private async retryNow(em: EntityManager, who: Principal, id: number): Promise<Project> {
-    await this.get(em, who, id);
-    await assertAcceptingOrders(em);
+    const current = await this.get(em, who, id);
+    const limits = await this.quotas.orderLimits(em, current.owner);
+    assertAcceptingOrders(limits);
     const project = await this.journal.transact(async (tx) => {
       await this.pool.beginAllocation(tx.em);
       const p = await tx.lock(id);
@@ -335,8 +353,8 @@ export class ProjectService {
         throw conflict(`Project #${id} is ${p.status}; only FAILED or CANCELLED projects can be retried`);
       }
       const spec = specFromDetails(p.details, p.owner, this.catalog);
-      await this.quotas.assertFits(tx.em, p.owner, orderSize(spec.config, this.catalog));
       await this.pool.allocate(tx.em, p.infra, spec.hostCount, id, p.owner);
+      tx.guardUsage(this.quotas.guard(limits, p.owner, orderSize(spec.config, this.catalog)));
       p.attempt += 1;
       p.completedSteps = null;
       p.claimedBy = null;

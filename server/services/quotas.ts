@@ -1,13 +1,19 @@
 /**
  * Quotas: each account may hold at most its hosts / vCPU / memory / disk in live projects
  * (admins are not limited), and the whole portal at most the settings' vCPU and memory.
- * Checked inside the order's transaction under a lock (PostgreSQL advisory lock; SQLite runs
- * transactions one at a time), so concurrent orders cannot slip past a limit together.
+ *
+ * An order reads its limits before its transaction, without any lock ({@link
+ * QuotaService.orderLimits}); the check itself runs inside the order's transaction against the
+ * usage totals as the journal moves them ({@link QuotaService.guard}): the journal adds the
+ * order to the portal's and the owner's totals as the transaction's last statement, the rows
+ * stay locked until the commit, and an order that would go over rolls back. So concurrent
+ * orders cannot slip past a limit together, and they wait for each other only for that last
+ * statement and the commit, not for the whole order.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { User } from '../entities/index.js';
+import { PORTAL_USAGE_OWNER, User } from '../entities/index.js';
 import { DomainError } from './errors.js';
-import { liveUsageOf, orderSettings, usageOf, type PortalUsage } from './settings.js';
+import { usageOf, type PortalUsage } from './settings.js';
 import type { OrderSize } from './sizing.js';
 
 export interface Quota {
@@ -22,6 +28,27 @@ export interface QuotaStatus {
   limit: Quota | null;
   used: PortalUsage;
 }
+
+/** What an order must stay within, read before its transaction. */
+export interface OrderLimits {
+  maintenanceMode: boolean;
+  systemNotice: string;
+  /** The owner's quota; null for an admin (not limited) or an unknown account. */
+  quota: Quota | null;
+  portal: { vcpu: number; memoryGb: number };
+}
+
+/** Usage totals of one owner (or of the portal, owner `*`) as a transaction left them. */
+export interface UsageTotals {
+  liveProjects: number;
+  hosts: number;
+  vcpu: number;
+  memoryGb: number;
+  diskGb: number;
+}
+
+/** Called by the journal with the totals of every owner it added a project to; throws to roll back. */
+export type UsageGuard = (totals: Map<string, UsageTotals>) => void;
 
 export class QuotaExceededError extends DomainError {
   constructor(message: string) {
@@ -40,10 +67,7 @@ export function quotaOf(user: Pick<User, 'role' | 'maxHosts' | 'maxVcpu' | 'maxM
 }
 
 export class QuotaService {
-  constructor(
-    private readonly defaults: Quota,
-    private readonly postgres: boolean,
-  ) {}
+  constructor(private readonly defaults: Quota) {}
 
   /** The account's limit, or null for an admin. */
   limitOf(user: User): Quota | null {
@@ -55,36 +79,66 @@ export class QuotaService {
     return { limit: quotaOf(user, this.defaults), used: await usageOf(em, username) };
   }
 
-  /** Throws when `size` more would exceed the owner's quota or the portal's limits. Call inside a transaction. */
-  async assertFits(em: EntityManager, owner: string, size: OrderSize): Promise<void> {
-    if (this.postgres) {
-      await em.getConnection().execute('select pg_advisory_xact_lock(hashtext(?))', ['hcmp.quota'], 'all', em.getTransactionContext());
-    }
-    const [row]: { role: User['role']; max_vms: number | null; max_cpu: number | null; max_ram: number | null; max_disk: number | null }[] = await em
-      .getConnection()
-      .execute('select role, max_vms, max_cpu, max_ram, max_disk from users where username = ?', [owner], 'all', em.getTransactionContext());
-    const limit = row
-      ? quotaOf({ role: row.role, maxHosts: row.max_vms, maxVcpu: row.max_cpu, maxMemoryGb: row.max_ram, maxDiskGb: row.max_disk }, this.defaults)
-      : null;
-    if (limit) {
-      const used = await liveUsageOf(em, owner);
-      const over: string[] = [];
-      const check = (what: string, have: number, add: number, max: number) => {
-        if (have + add > max) over.push(`${what} ${have} + ${add} > ${max}`);
-      };
-      check('hosts', used.usedHosts, size.hosts, limit.hosts);
-      check('vCPU', used.usedVcpu, size.vcpu, limit.vcpu);
-      check('memory GB', used.usedMemory, size.memoryGb, limit.memoryGb);
-      check('disk GB', used.usedDisk, size.diskGb, limit.diskGb);
-      if (over.length) throw new QuotaExceededError(`Quota exceeded for ${owner}: ${over.join(', ')}`);
-    }
-    const settings = await orderSettings(em);
-    const portal = await liveUsageOf(em);
-    if (portal.usedVcpu + size.vcpu > settings.maxVcpu) {
-      throw new QuotaExceededError(`Portal vCPU limit reached: ${portal.usedVcpu} + ${size.vcpu} > ${settings.maxVcpu}`);
-    }
-    if (portal.usedMemory + size.memoryGb > settings.maxMemory) {
-      throw new QuotaExceededError(`Portal memory limit reached: ${portal.usedMemory} + ${size.memoryGb} GB > ${settings.maxMemory} GB`);
-    }
+  /**
+   * What an order of `owner` must stay within, and whether orders are accepted at all: one
+   * plain query for the settings row and the owner's limits (on every order).
+   */
+  async orderLimits(em: EntityManager, owner: string): Promise<OrderLimits> {
+    const [row]: {
+      maintenance_mode: number | boolean;
+      system_notice: string;
+      max_vcpu: number;
+      max_memory: number;
+      role: User['role'] | null;
+      max_vms: number | null;
+      max_cpu: number | null;
+      max_ram: number | null;
+      max_disk: number | null;
+    }[] = await em.getConnection().execute(
+      `select s.maintenance_mode, s.system_notice, s.max_vcpu, s.max_memory, u.role, u.max_vms, u.max_cpu, u.max_ram, u.max_disk
+         from settings s left join users u on u.username = ? where s.id = 1`,
+      [owner],
+      'all',
+      em.getTransactionContext(),
+    );
+    if (!row) throw new Error('the settings row is missing');
+    return {
+      maintenanceMode: Boolean(Number(row.maintenance_mode)),
+      systemNotice: row.system_notice,
+      portal: { vcpu: Number(row.max_vcpu), memoryGb: Number(row.max_memory) },
+      quota: row.role
+        ? quotaOf({ role: row.role, maxHosts: row.max_vms, maxVcpu: row.max_cpu, maxMemoryGb: row.max_ram, maxDiskGb: row.max_disk }, this.defaults)
+        : null,
+    };
+  }
+
+  /**
+   * The check the journal runs on the usage totals after it added an order to them (inside the
+   * order's transaction, the rows locked): throws when the owner's quota or the portal's limits
+   * are exceeded, naming what was used before the order, what it adds and the limit.
+   */
+  guard(limits: OrderLimits, owner: string, size: OrderSize): UsageGuard {
+    return (totals) => {
+      const mine = totals.get(owner);
+      if (limits.quota && mine) {
+        const over: string[] = [];
+        const check = (what: string, now: number, add: number, max: number) => {
+          if (now > max) over.push(`${what} ${now - add} + ${add} > ${max}`);
+        };
+        check('hosts', mine.hosts, size.hosts, limits.quota.hosts);
+        check('vCPU', mine.vcpu, size.vcpu, limits.quota.vcpu);
+        check('memory GB', mine.memoryGb, size.memoryGb, limits.quota.memoryGb);
+        check('disk GB', mine.diskGb, size.diskGb, limits.quota.diskGb);
+        if (over.length) throw new QuotaExceededError(`Quota exceeded for ${owner}: ${over.join(', ')}`);
+      }
+      const portal = totals.get(PORTAL_USAGE_OWNER);
+      if (!portal) return;
+      if (portal.vcpu > limits.portal.vcpu) {
+        throw new QuotaExceededError(`Portal vCPU limit reached: ${portal.vcpu - size.vcpu} + ${size.vcpu} > ${limits.portal.vcpu}`);
+      }
+      if (portal.memoryGb > limits.portal.memoryGb) {
+        throw new QuotaExceededError(`Portal memory limit reached: ${portal.memoryGb - size.memoryGb} + ${size.memoryGb} GB > ${limits.portal.memoryGb} GB`);
+      }
+    };
   }
 }

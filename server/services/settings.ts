@@ -71,17 +71,8 @@ export async function loadSettings(em: EntityManager): Promise<Setting> {
   return em.findOneOrFail(Setting, 1, { refresh: true });
 }
 
-/** The settings an order reads, with one plain SELECT (on every order). */
-export async function orderSettings(em: EntityManager): Promise<{ maintenanceMode: boolean; systemNotice: string; maxVcpu: number; maxMemory: number }> {
-  const [row]: { maintenance_mode: number | boolean; system_notice: string; max_vcpu: number; max_memory: number }[] = await em
-    .getConnection()
-    .execute('select maintenance_mode, system_notice, max_vcpu, max_memory from settings where id = 1', [], 'all', em.getTransactionContext());
-  if (!row) throw new Error('the settings row is missing');
-  return { maintenanceMode: Boolean(Number(row.maintenance_mode)), systemNotice: row.system_notice, maxVcpu: Number(row.max_vcpu), maxMemory: Number(row.max_memory) };
-}
-
-export async function assertAcceptingOrders(em: EntityManager): Promise<void> {
-  const settings = await orderSettings(em);
+/** Refuses new orders (and retries) while maintenance mode is on. */
+export function assertAcceptingOrders(settings: { maintenanceMode: boolean; systemNotice: string }): void {
   if (settings.maintenanceMode) {
     const notice = settings.systemNotice ? `: ${settings.systemNotice}` : '';
     throw new DomainError('SERVICE_UNAVAILABLE', `Maintenance mode is on; new provisioning is paused${notice}`);

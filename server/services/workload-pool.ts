@@ -70,8 +70,8 @@ export class WorkloadPool {
   /**
    * Call first in a transaction that will take hosts. On SQLite it makes the transaction a
    * write transaction at once (the effect of BEGIN IMMEDIATE: a no-op UPDATE takes the write
-   * lock), so the quota and pool reads that follow cannot be overtaken by another writer. On
-   * PostgreSQL the advisory lock in {@link allocate} does that job.
+   * lock), so the reads that follow cannot be overtaken by another writer. PostgreSQL needs
+   * nothing: {@link allocate} locks the rows it takes.
    */
   async beginAllocation(em: EntityManager): Promise<void> {
     if (this.postgres) return;
@@ -79,55 +79,51 @@ export class WorkloadPool {
   }
 
   /**
-   * Takes `count` free hosts of `infra` for a project. Must run inside a transaction (`em` is
-   * the transaction's). Throws {@link PoolExhaustedError} when fewer are free.
+   * Takes `count` free hosts of `infra` for a project, lowest ids first, in one statement. Must
+   * run inside a transaction (`em` is the transaction's); throws {@link PoolExhaustedError}
+   * when fewer are free, which rolls the transaction back with whatever it took.
+   *
+   * On PostgreSQL the free rows are locked with `FOR UPDATE SKIP LOCKED`: concurrent orders take
+   * different hosts without waiting for each other, and the update only takes rows still
+   * `available`, so a host is never given twice. A host locked by an order that then rolls
+   * back counts as taken for orders running at that moment. SQLite runs one writer at a time.
    */
   async allocate(em: EntityManager, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
-    const conn = em.getConnection();
-    const ctx = em.getTransactionContext();
-    if (this.postgres) {
-      await conn.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`hcmp.workload_pool.${infra}`], 'all', ctx);
-    }
-    const free: { id: number; vm_name: string; ip_address: string }[] = await conn.execute(
-      `select id, vm_name, ip_address from workload_pool where infra = ? and status = 'available' order by id limit ?`,
-      [infra, count],
+    const taken: { id: number; vm_name: string; ip_address: string }[] = await em.getConnection().execute(
+      this.postgres
+        ? // Materialized: evaluated once. Inlined as a subquery, PostgreSQL may run it again per
+          // row it updates, and with SKIP LOCKED each run finds other rows (a test caught 254 hosts
+          // taken for 3).
+          `with free as materialized (select id from workload_pool where infra = ? and status = 'available' order by id limit ? for update skip locked)
+           update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
+            where status = 'available' and id in (select id from free)
+            returning id, vm_name, ip_address`
+        : `update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
+            where status = 'available' and id in (select id from workload_pool where infra = ? and status = 'available' order by id limit ?)
+            returning id, vm_name, ip_address`,
+      this.postgres ? [infra, count, projectId, owner, new Date()] : [projectId, owner, new Date(), infra, count],
       'all',
-      ctx,
+      em.getTransactionContext(),
     );
-    if (free.length < count) {
-      const available = await this.countFree(em, infra);
-      throw new PoolExhaustedError(count, available);
-    }
-    const ids = free.map((h) => h.id);
-    const result = await conn.execute(
-      `update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ? where status = 'available' and id in (${ids.map(() => '?').join(', ')})`,
-      [projectId, owner, new Date(), ...ids],
-      'run',
-      ctx,
-    );
-    const changed = Number(result.affectedRows ?? result.changes ?? 0);
-    if (changed !== count) {
-      // Cannot happen while the lock holds; refuse rather than hand out a shared host.
-      throw new Error(`workload pool changed under the allocation lock (${changed} of ${count} taken)`);
-    }
-    return free.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address }));
+    if (taken.length < count) throw new PoolExhaustedError(count, (await this.countFree(em, infra)) + taken.length);
+    return taken.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address })).sort((x, y) => x.id - y.id);
   }
 
-  /** Whether at least `count` hosts of `infra` are free (reads at most `count` index entries). */
-  async hasFree(em: EntityManager, infra: InfraType, count: number): Promise<boolean> {
+  /**
+   * How many hosts of `infra` are free. Inside a transaction on PostgreSQL, hosts that other
+   * transactions hold locked (orders being placed) are not counted.
+   */
+  async countFree(em: EntityManager, infra: InfraType): Promise<number> {
+    const ctx = em.getTransactionContext();
     const [row]: { n: number | string }[] = await em
       .getConnection()
       .execute(
-        `select count(*) as n from (select 1 from workload_pool where infra = ? and status = 'available' limit ?) t`,
-        [infra, count],
+        `select count(*) as n from (select 1 from workload_pool where infra = ? and status = 'available'${this.postgres && ctx ? ' for update skip locked' : ''}) t`,
+        [infra],
         'all',
-        em.getTransactionContext(),
+        ctx,
       );
-    return Number(row.n) >= count;
-  }
-
-  async countFree(em: EntityManager, infra: InfraType): Promise<number> {
-    return em.count(WorkloadHost, { infra, status: 'available' });
+    return Number(row.n);
   }
 
   /**

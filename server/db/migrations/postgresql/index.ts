@@ -4,10 +4,12 @@ import { Migration20261126070422 as M0 } from './Migration20261126070422.js';
 import { Migration20261126072348 as M1 } from './Migration20261126072348.js';
 import { Migration20261126100440 as M2 } from './Migration20261126100440.js';
 import { Migration20261126110337 as M3 } from './Migration20261126110337.js';
+import { Migration20261126131829 as M4 } from './Migration20261126131829.js';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261126070422', class: M0 },
   { name: 'Migration20261126072348', class: M1 },
   { name: 'Migration20261126100440', class: M2 },
   { name: 'Migration20261126110337', class: M3 },
+  { name: 'Migration20261126131829', class: M4 },
 ];
