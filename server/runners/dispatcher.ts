@@ -26,6 +26,7 @@ import type { ProvisionQueue } from '../services/projects.js';
 import { specFromDetails } from '../services/provision-input.js';
 import type { WorkloadPool } from '../services/workload-pool.js';
 import { RunAbortedError, type Runner, type RunnerContext } from './runner.js';
+import { sql } from '../db/sql.js';
 
 export interface DispatcherLogger {
   info(obj: object | string, msg?: string): void;
@@ -323,16 +324,14 @@ export class Dispatcher implements ProvisionQueue {
     // the old job has met the fence and let go.
     const running = [...this.active.keys()];
     return journal.transact(async (tx) => {
-      const rows: { id: number }[] = await tx.em.getConnection().execute(
+      const rows: { id: number }[] = await sql(tx.em,
         // SQLite is told which index to use: without statistics it picks projects_claimed_by_idx
         // (claimed_by is null on every finished project too) and walks the whole history.
         `select id from projects${this.postgres ? '' : ' indexed by projects_status_id_idx'} where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')${
           running.length ? ` and id not in (${running.map(() => '?').join(', ')})` : ''
         }
           order by id limit 1${this.postgres ? ' for update skip locked' : ''}`,
-        running,
-        'all',
-        tx.em.getTransactionContext(),
+        running, 'all'
       );
       if (rows.length === 0) return null;
       const project = await tx.lock(rows[0].id);

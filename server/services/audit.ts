@@ -8,6 +8,7 @@ import { AuditEntry } from '../entities/index.js';
 import { invalidInput } from './errors.js';
 import type { Principal } from './principal.js';
 import { requireAdmin } from './settings.js';
+import { sql } from '../db/sql.js';
 
 export type AuditResult = 'success' | 'failure';
 
@@ -39,9 +40,7 @@ export class AuditLog {
    * cost ~10× more). With `em`, inside that transaction (a success recorded with what it did).
    */
   async record(entry: AuditRecord, em?: EntityManager): Promise<void> {
-    await (em ?? this.fork())
-      .getConnection()
-      .execute('insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?)', [
+    await sql(em ?? this.fork(), 'insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?)', [
         new Date(),
         entry.actor?.slice(0, 64) ?? null,
         entry.action,
@@ -49,7 +48,7 @@ export class AuditLog {
         entry.ip?.slice(0, 64) ?? null,
         entry.result,
         entry.detail == null ? null : JSON.stringify(entry.detail),
-      ], 'run', em?.getTransactionContext());
+      ], 'run');
   }
 
   /** Newest first; admin only. */

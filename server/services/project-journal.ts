@@ -6,6 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
+import { sql } from '../db/sql.js';
 import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import { readProject } from './project-rows.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
@@ -130,8 +131,8 @@ export class JournalTx {
     private readonly postgres: boolean,
   ) {}
 
-  private execute<T = Record<string, unknown>[]>(sql: string, params: unknown[], method: 'all' | 'run' = 'all'): Promise<T> {
-    return this.em.getConnection().execute(sql, params, method, this.em.getTransactionContext()) as Promise<T>;
+  private execute<T = Record<string, unknown>[]>(text: string, params: unknown[], method: 'all' | 'run' = 'all'): Promise<T> {
+    return (method === 'run' ? sql(this.em, text, params, 'run') : sql(this.em, text, params)) as Promise<T>;
   }
 
   /** Loads the project, locked against concurrent writers where the database can. */

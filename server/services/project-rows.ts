@@ -6,6 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { InfraType, PendingAction, Project, ProjectDetails, ProjectStatus } from '../entities/index.js';
+import { sql } from '../db/sql.js';
 
 interface ProjectRow {
   id: number;
@@ -71,9 +72,7 @@ export interface ProjectListQuery {
 
 /** One project; `forUpdate` locks its row until the transaction ends (PostgreSQL). */
 export async function readProject(em: EntityManager, id: number, forUpdate = false): Promise<Project | null> {
-  const rows: ProjectRow[] = await em
-    .getConnection()
-    .execute(`select ${COLUMNS} from projects where id = ?${forUpdate ? ' for update' : ''}`, [id], 'all', em.getTransactionContext());
+  const rows: ProjectRow[] = await sql(em, `select ${COLUMNS} from projects where id = ?${forUpdate ? ' for update' : ''}`, [id], 'all');
   return rows.length ? toProject(rows[0]) : null;
 }
 
@@ -98,8 +97,6 @@ export async function readProjects(em: EntityManager, query: ProjectListQuery): 
     params.push(query.beforeId);
   }
   params.push(query.limit);
-  const rows: ProjectRow[] = await em
-    .getConnection()
-    .execute(`select ${COLUMNS} from projects${where.length ? ` where ${where.join(' and ')}` : ''} order by id desc limit ?`, params, 'all', em.getTransactionContext());
+  const rows: ProjectRow[] = await sql(em, `select ${COLUMNS} from projects${where.length ? ` where ${where.join(' and ')}` : ''} order by id desc limit ?`, params, 'all');
   return rows.map(toProject);
 }

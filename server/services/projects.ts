@@ -31,6 +31,7 @@ import type { QuotaService } from './quotas.js';
 import { assertAcceptingOrders } from './settings.js';
 import { orderSize } from './sizing.js';
 import type { WorkloadPool } from './workload-pool.js';
+import { sql } from '../db/sql.js';
 
 /** What the provisioning rules need from the background workers (the dispatcher). */
 export interface ProvisionQueue {
@@ -208,13 +209,9 @@ export class ProjectService {
       await this.pool.allocate(tx.em, spec.infra.type, spec.hostCount, project.id, owner);
       tx.guardUsage(this.quotas.guard(limits, owner, size));
       if (idempotency) {
-        await tx.em
-          .getConnection()
-          .execute(
+        await sql(tx.em,
             'insert into idempotency_keys (owner, key, request_hash, project_id, created_at) values (?, ?, ?, ?, ?)',
-            [who.username, idempotency.key, idempotency.hash, project.id, now],
-            'run',
-            tx.em.getTransactionContext(),
+            [who.username, idempotency.key, idempotency.hash, project.id, now], 'run'
           );
       }
       await this.audit.record(

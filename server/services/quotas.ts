@@ -15,6 +15,7 @@ import { PORTAL_USAGE_OWNER, User } from '../entities/index.js';
 import { DomainError } from './errors.js';
 import { usageOf, type PortalUsage } from './settings.js';
 import type { OrderSize } from './sizing.js';
+import { sql } from '../db/sql.js';
 
 export interface Quota {
   hosts: number;
@@ -94,12 +95,10 @@ export class QuotaService {
       max_cpu: number | null;
       max_ram: number | null;
       max_disk: number | null;
-    }[] = await em.getConnection().execute(
+    }[] = await sql(em,
       `select s.maintenance_mode, s.system_notice, s.max_vcpu, s.max_memory, u.role, u.max_vms, u.max_cpu, u.max_ram, u.max_disk
          from settings s left join users u on u.username = ? where s.id = 1`,
-      [owner],
-      'all',
-      em.getTransactionContext(),
+      [owner], 'all'
     );
     if (!row) throw new Error('the settings row is missing');
     return {

@@ -11,6 +11,7 @@ import { PORTAL_USAGE_OWNER } from '../entities/usage-total.entity.js';
 import { DomainError, forbidden, invalidInput, type ValidationIssue } from './errors.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 import { secretOwner, type SecretBox } from './secret-box.js';
+import { sql } from '../db/sql.js';
 
 export const ADMIN_ONLY = '관리자만 접근 가능합니다.';
 const MAX_NOTICE = 2000;
@@ -158,11 +159,9 @@ export async function applyAdminSettings(em: EntityManager, patch: AdminSettings
  * journal keeps (one row read, whatever the history's size); optionally of one owner.
  */
 export async function liveUsageOf(em: EntityManager, owner?: string): Promise<Omit<PortalUsage, 'totalProjects'>> {
-  const rows: Record<string, number | string | null>[] = await em.getConnection().execute(
+  const rows: Record<string, number | string | null>[] = await sql(em,
     'select live_projects, hosts, vcpu, memory_gb, disk_gb from usage_totals where owner = ?',
-    [owner ?? PORTAL_USAGE_OWNER],
-    'all',
-    em.getTransactionContext(),
+    [owner ?? PORTAL_USAGE_OWNER], 'all'
   );
   const row = rows[0];
   const n = (v: number | string | null | undefined) => Number(v ?? 0);
@@ -178,9 +177,7 @@ export async function liveUsageOf(em: EntityManager, owner?: string): Promise<Om
 /** Live usage plus how many projects there are in all (admin statistics); optionally of one owner. */
 export async function usageOf(em: EntityManager, owner?: string): Promise<PortalUsage> {
   const where = owner === undefined ? '' : 'where owner = ?';
-  const [row]: Record<string, number | string | null>[] = await em
-    .getConnection()
-    .execute(`select count(*) as total from projects ${where}`, owner === undefined ? [] : [owner], 'all', em.getTransactionContext());
+  const [row]: Record<string, number | string | null>[] = await sql(em, `select count(*) as total from projects ${where}`, owner === undefined ? [] : [owner], 'all');
   return { totalProjects: Number(row?.total ?? 0), ...(await liveUsageOf(em, owner)) };
 }
 

@@ -10,6 +10,7 @@ import { backendOf, type Orm } from '../db/orm.js';
 import { HOST_STATUSES, INFRA_TYPES, WorkloadHost, type HostStatus, type InfraType } from '../entities/index.js';
 import { PoolExhaustedError } from './errors.js';
 import { requireCaller, type Principal } from './principal.js';
+import { sql } from '../db/sql.js';
 
 /** How many hosts of one infrastructure are in each state. */
 export interface PoolSummary {
@@ -75,7 +76,7 @@ export class WorkloadPool {
    */
   async beginAllocation(em: EntityManager): Promise<void> {
     if (this.postgres) return;
-    await em.getConnection().execute('update workload_pool set id = id where 0', [], 'run', em.getTransactionContext());
+    await sql(em, 'update workload_pool set id = id where 0', [], 'run');
   }
 
   /**
@@ -89,7 +90,7 @@ export class WorkloadPool {
    * back counts as taken for orders running at that moment. SQLite runs one writer at a time.
    */
   async allocate(em: EntityManager, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
-    const taken: { id: number; vm_name: string; ip_address: string }[] = await em.getConnection().execute(
+    const taken: { id: number; vm_name: string; ip_address: string }[] = await sql(em,
       this.postgres
         ? // Materialized: evaluated once. Inlined as a subquery, PostgreSQL may run it again per
           // row it updates, and with SKIP LOCKED each run finds other rows (a test caught 254 hosts
@@ -101,9 +102,7 @@ export class WorkloadPool {
         : `update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
             where status = 'available' and id in (select id from workload_pool where infra = ? and status = 'available' order by id limit ?)
             returning id, vm_name, ip_address`,
-      this.postgres ? [infra, count, projectId, owner, new Date()] : [projectId, owner, new Date(), infra, count],
-      'all',
-      em.getTransactionContext(),
+      this.postgres ? [infra, count, projectId, owner, new Date()] : [projectId, owner, new Date(), infra, count], 'all'
     );
     if (taken.length < count) throw new PoolExhaustedError(count, (await this.countFree(em, infra)) + taken.length);
     return taken.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address })).sort((x, y) => x.id - y.id);
@@ -114,15 +113,12 @@ export class WorkloadPool {
    * transactions hold locked (orders being placed) are not counted.
    */
   async countFree(em: EntityManager, infra: InfraType): Promise<number> {
-    const ctx = em.getTransactionContext();
-    const [row]: { n: number | string }[] = await em
-      .getConnection()
-      .execute(
-        `select count(*) as n from (select 1 from workload_pool where infra = ? and status = 'available'${this.postgres && ctx ? ' for update skip locked' : ''}) t`,
-        [infra],
-        'all',
-        ctx,
-      );
+    const locking = this.postgres && em.getTransactionContext() !== undefined;
+    const [row]: { n: number | string }[] = await sql(
+      em,
+      `select count(*) as n from (select 1 from workload_pool where infra = ? and status = 'available'${locking ? ' for update skip locked' : ''}) t`,
+      [infra],
+    );
     return Number(row.n);
   }
 
@@ -132,11 +128,9 @@ export class WorkloadPool {
    */
   async summary(em: EntityManager, caller: Principal | null): Promise<PoolSummary[]> {
     requireCaller(caller);
-    const rows: { infra: string; status: string; n: number | string }[] = await em.getConnection().execute(
+    const rows: { infra: string; status: string; n: number | string }[] = await sql(em,
       `select infra, status, count(*) as n from workload_pool group by infra, status`,
-      [],
-      'all',
-      em.getTransactionContext(),
+      [], 'all'
     );
     const byInfra = new Map<InfraType, PoolSummary>(
       INFRA_TYPES.map((infra) => [infra, { infra, total: 0, available: 0, provisioning: 0, assigned: 0 }]),
@@ -153,15 +147,13 @@ export class WorkloadPool {
 
   /** Marks a project's hosts as in service once it completed. */
   async markAssigned(em: EntityManager, projectId: number): Promise<void> {
-    await em.getConnection().execute(`update workload_pool set status = 'assigned', updated_at = ? where project_id = ?`, [new Date(), projectId], 'run', em.getTransactionContext());
+    await sql(em, `update workload_pool set status = 'assigned', updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
   }
 
   /** Gives a project's hosts back to the pool; returns how many. */
   async release(em: EntityManager, projectId: number): Promise<number> {
-    const result = await em
-      .getConnection()
-      .execute(`update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ? where project_id = ?`, [new Date(), projectId], 'run', em.getTransactionContext());
-    return Number(result.affectedRows ?? result.changes ?? 0);
+    const result = await sql(em, `update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
+    return result.affectedRows;
   }
 
   async hostsOf(em: EntityManager, projectId: number): Promise<WorkloadHost[]> {
@@ -170,12 +162,10 @@ export class WorkloadPool {
 
   /** Frees hosts whose project no longer exists or is not live (start-up sweep). */
   async releaseOrphans(em: EntityManager): Promise<number> {
-    const orphans: { id: number }[] = await em.getConnection().execute(
+    const orphans: { id: number }[] = await sql(em,
       `select h.id from workload_pool h left join projects p on p.id = h.project_id
        where h.project_id is not null and (p.id is null or p.status not in ('PENDING', 'RUNNING', 'COMPLETED', 'DELETING'))`,
-      [],
-      'all',
-      em.getTransactionContext(),
+      [], 'all'
     );
     if (orphans.length === 0) return 0;
     return em.nativeUpdate(

@@ -1,0 +1,64 @@
+/**
+ * server/db/sql.ts: plain statements with bound parameters, on both databases. Values must come
+ * back as the ORM reads them (a Date written here is the same instant through an entity), a
+ * quote or a question mark inside a value is data, `run` counts changed rows, and a statement
+ * inside a transaction is part of it (rolled back with it).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditEntry } from '../../server/entities/index.js';
+import { sql } from '../../server/db/sql.js';
+import { backendsFor } from '../helpers/backends.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+for (const backend of await backendsFor('plain SQL helper')) {
+  describe(`sql() (${backend})`, () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ backend });
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('binds values (quotes, question marks, dates, null, JSON) and reads them back as the ORM does', async () => {
+      const em = server.app.orm.em.fork();
+      const at = new Date('2026-03-04T05:06:07.089Z');
+      const tricky = `it's a ? and a '?' -- not SQL`;
+      const detail = JSON.stringify({ q: '?', s: "'" });
+      const inserted = await sql(em, 'insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?) returning id', [
+        at,
+        'sql-test',
+        tricky,
+        null,
+        null,
+        'success',
+        detail,
+      ]);
+      const id = Number(inserted[0].id);
+      const entry = await server.app.orm.em.fork().findOneOrFail(AuditEntry, id);
+      expect(entry.at.toISOString()).toBe(at.toISOString());
+      expect(entry.action).toBe(tricky);
+      expect(entry.target ?? null).toBeNull();
+      expect(entry.detail).toEqual({ q: '?', s: "'" });
+      const [row] = await sql(em, 'select action from audit_log where id = ? and action = ?', [id, tricky]);
+      expect(row).toEqual({ action: tricky });
+    });
+
+    it('counts the rows a statement changed, and rolls back with its transaction', async () => {
+      const em = server.app.orm.em.fork();
+      for (const n of [1, 2, 3]) {
+        await sql(em, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-count', `a${n}`, 'success'], 'run');
+      }
+      expect((await sql(em, "update audit_log set result = 'failure' where actor = ?", ['sql-count'], 'run')).affectedRows).toBe(3);
+      expect((await sql(em, 'update audit_log set result = ? where actor = ?', ['failure', 'nobody'], 'run')).affectedRows).toBe(0);
+      await expect(
+        em.transactional(async (tem) => {
+          await sql(tem, 'delete from audit_log where actor = ?', ['sql-count'], 'run');
+          expect(await sql(tem, 'select id from audit_log where actor = ?', ['sql-count'])).toEqual([]);
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(await sql(em, 'select id from audit_log where actor = ?', ['sql-count'])).toHaveLength(3);
+    });
+  });
+}
