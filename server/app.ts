@@ -161,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       journal,
       pool,
       feed,
+      bus,
       runner: options.runner ?? createRunner(config),
       catalog: config.catalog,
       concurrency: config.runnerConcurrency,

@@ -1,14 +1,17 @@
 /**
- * Plain SQL with bound parameters, on the EntityManager's connection and transaction.
+ * Plain SQL with bound parameters, on the EntityManager's connection and transaction, handed
+ * straight to the driver.
  *
  * MikroORM's `Connection.execute(sql, params)` writes the parameters into the SQL text itself
- * (`platform.formatQuery`): every statement becomes a new text, so SQLite prepares it again
- * each time (the prepared-statement cache in orm.ts never hits) and every value is escaped
- * into a string first. Here the parameters go to the driver as bindings (`?` placeholders;
- * knex numbers them for PostgreSQL), the text stays the same from call to call, and the
- * driver converts values itself (better-sqlite3 through knex: a Date as epoch milliseconds and
- * a boolean as 0/1, as MikroORM stores them; node-postgres: a Date as a timestamp with its
- * offset). No parameter may be an array: knex would expand it into a list.
+ * (`platform.formatQuery`): every statement becomes a new text, so SQLite prepared it again
+ * each time (the prepared-statement cache in orm.ts never hit) and every value was escaped
+ * into a string first; then knex's query runner and transaction wrapper added about as much
+ * again per statement. Here the statement runs on the driver connection that MikroORM's pool
+ * (knex) hands out — the transaction's own connection inside `em.transactional`, so it is part
+ * of that transaction — with the values as bindings: `?` placeholders (numbered `$1…` for
+ * PostgreSQL), the text the same from call to call. Values are converted as MikroORM stores
+ * them: on SQLite a Date as epoch milliseconds and a boolean as 0/1; node-postgres sends a
+ * Date as a timestamp with its offset.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { AbstractSqlConnection, Knex } from '@mikro-orm/knex';
@@ -16,30 +19,85 @@ import type { AbstractSqlConnection, Knex } from '@mikro-orm/knex';
 /** `all`: the rows; `run`: how many rows the statement changed. */
 export type SqlMethod = 'all' | 'run';
 
-interface RunResult {
+export interface RunResult {
   affectedRows: number;
+}
+
+interface SqliteStatement {
+  reader: boolean;
+  all(params: unknown[]): unknown[];
+  run(params: unknown[]): { changes: number };
+}
+interface SqliteConnection {
+  prepare(text: string): SqliteStatement;
+}
+interface PgConnection {
+  query(config: { text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+/** What knex's client offers for taking a connection out of the pool and giving it back. */
+interface PoolClient {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): unknown;
 }
 
 export function sql<T = Record<string, unknown>[]>(em: EntityManager, text: string, params?: readonly unknown[], method?: 'all'): Promise<T>;
 export function sql(em: EntityManager, text: string, params: readonly unknown[], method: 'run'): Promise<RunResult>;
 export async function sql(em: EntityManager, text: string, params: readonly unknown[] = [], method: SqlMethod = 'all'): Promise<unknown> {
   const connection = em.getConnection() as AbstractSqlConnection;
-  const query = connection.getKnex().raw(text, params as readonly Knex.RawBinding[]);
-  const ctx = em.getTransactionContext();
-  if (ctx) query.transacting(ctx);
-  const result = (await query) as unknown;
-  return shape(result, method);
+  const trx = em.getTransactionContext<Knex.Transaction>();
+  const client = (trx ?? connection.getKnex()).client as unknown as PoolClient;
+  const postgres = (client as unknown as { dialect: string }).dialect === 'postgresql';
+  // Inside a transaction this is the transaction's connection (knex's transaction client
+  // always answers with it and never gives it back to the pool).
+  const driver = await client.acquireConnection();
+  try {
+    if (trx?.isCompleted()) throw new Error('The transaction of this statement has already ended');
+    return postgres ? await runPg(driver as PgConnection, text, params, method) : runSqlite(driver as SqliteConnection, text, params, method);
+  } finally {
+    if (!trx) client.releaseConnection(driver);
+  }
 }
 
-/** The rows, or the changed-row count, of a knex raw result (better-sqlite3 or node-postgres). */
-function shape(result: unknown, method: SqlMethod): unknown {
-  // node-postgres: a Result with rows and rowCount.
-  if (result && typeof result === 'object' && 'rows' in result && 'rowCount' in result) {
-    const r = result as { rows: unknown[]; rowCount: number | null };
-    return method === 'all' ? r.rows : { affectedRows: Number(r.rowCount ?? 0) };
+function runSqlite(db: SqliteConnection, text: string, params: readonly unknown[], method: SqlMethod): unknown {
+  const statement = db.prepare(text);
+  const values = params.map((v) => (v instanceof Date ? v.getTime() : typeof v === 'boolean' ? Number(v) : v));
+  if (statement.reader) {
+    const rows = statement.all(values);
+    return method === 'all' ? rows : { affectedRows: rows.length };
   }
-  // better-sqlite3: the rows of a reading statement, or { changes, lastInsertRowid }.
-  if (Array.isArray(result)) return method === 'all' ? result : { affectedRows: result.length };
-  const r = result as { changes?: number } | undefined;
-  return method === 'all' ? [] : { affectedRows: Number(r?.changes ?? 0) };
+  const result = statement.run(values);
+  return method === 'all' ? [] : { affectedRows: result.changes };
+}
+
+async function runPg(db: PgConnection, text: string, params: readonly unknown[], method: SqlMethod): Promise<unknown> {
+  const result = await db.query({ text: numbered(text), values: params as unknown[] });
+  return method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) };
+}
+
+/** PostgreSQL placeholders: each `?` outside quotes becomes `$1`, `$2`, … (remembered per text). */
+const NUMBERED_CACHE_SIZE = 500;
+const numberedTexts = new Map<string, string>();
+
+function numbered(text: string): string {
+  let out = numberedTexts.get(text);
+  if (out !== undefined) return out;
+  out = '';
+  let n = 0;
+  let quote: string | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') {
+      out += `$${++n}`;
+    } else {
+      out += ch;
+    }
+  }
+  if (numberedTexts.size >= NUMBERED_CACHE_SIZE) numberedTexts.delete(numberedTexts.keys().next().value!);
+  numberedTexts.set(text, out);
+  return out;
 }

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../config/catalog.js';
 import { backendOf, type Orm } from '../db/orm.js';
 import { Project, RunnerInstance, type PendingAction, type ProjectDetails } from '../entities/index.js';
+import type { ProjectEventBus } from '../services/event-bus.js';
 import type { ControlMessage, EventFeed } from '../services/event-feed.js';
 import { ProjectGoneError, type EventDraft, type JournalTx, type ProjectJournal } from '../services/project-journal.js';
 import type { ProvisionQueue } from '../services/projects.js';
@@ -52,6 +53,8 @@ export interface DispatcherDeps {
   runner: Runner;
   catalog: Catalog;
   feed: EventFeed;
+  /** Every committed change of every project, from this instance and (through the feed) all others. */
+  bus: ProjectEventBus;
   concurrency: number;
   timing: DispatcherTiming;
   logger: DispatcherLogger;
@@ -113,6 +116,7 @@ export class Dispatcher implements ProvisionQueue {
   private readonly active = new Map<number, ActiveJob>();
   private stopping = false;
   private started = false;
+  private stopWatchingChanges: (() => void) | undefined;
   private pumping = false;
   private pumpAgain = false;
   private pumpDone: Promise<void> = Promise.resolve();
@@ -138,6 +142,12 @@ export class Dispatcher implements ProvisionQueue {
       await em.nativeDelete(RunnerInstance, { id: { $ne: this.instanceId } });
     }
     this.deps.feed.onJobs(() => this.wake());
+    // An order, a retry or a delete commits a change to PENDING or DELETING, which every
+    // instance hears through the feed: that is the announcement of the new job (no separate
+    // notification per order, which on PostgreSQL took the notify lock a second time).
+    this.stopWatchingChanges = this.deps.bus.subscribeChanges({ all: true }, (change) => {
+      if (!change.deleted && (change.status === 'PENDING' || change.status === 'DELETING')) this.wake();
+    });
     this.deps.feed.onControl((message) => this.onControl(message));
     const reclaimed = await this.sweep();
     const released = await this.deps.journal.transact((tx) => this.deps.pool.releaseOrphans(tx.em));
@@ -156,10 +166,9 @@ export class Dispatcher implements ProvisionQueue {
     return { instanceId: this.instanceId, reclaimed, released };
   }
 
-  /** A new job exists: this instance looks at once, the others when the feed tells them. */
+  /** A new job exists: this instance looks at once; the others hear of its change through the feed. */
   enqueue(): void {
     this.wake();
-    this.deps.feed.announceJobs().catch((err) => this.deps.logger.warn({ err }, 'could not announce a job'));
   }
 
   /** Asks whichever instance runs the project to stop it at its next safe point. */
@@ -186,6 +195,7 @@ export class Dispatcher implements ProvisionQueue {
   async close(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopWatchingChanges?.();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     // A claim in flight finishes first; the job it launches is stopped with the others.

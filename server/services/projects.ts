@@ -176,7 +176,8 @@ export class ProjectService {
     // One transaction: the project with its first two events, its hosts, the idempotency key,
     // the audit entry, and last the usage totals, checked against the quota and portal limits.
     const project = await this.journal.transact(async (tx) => {
-      await this.pool.beginAllocation(tx.em);
+      // The INSERT comes first, so on SQLite the transaction holds the write lock from its
+      // first statement on (no beginAllocation needed).
       const project = await tx.create(
         {
           serviceName: spec.serviceName,
