@@ -40,9 +40,40 @@ interface PoolClient {
   releaseConnection(connection: unknown): unknown;
 }
 
-export function sql<T = Record<string, unknown>[]>(em: EntityManager, text: string, params?: readonly unknown[], method?: 'all'): Promise<T>;
-export function sql(em: EntityManager, text: string, params: readonly unknown[], method: 'run'): Promise<RunResult>;
-export async function sql(em: EntityManager, text: string, params: readonly unknown[] = [], method: SqlMethod = 'all'): Promise<unknown> {
+/**
+ * A transaction run by hand on one driver connection ({@link transaction}). Only plain
+ * statements ({@link sql}) run in it, never the ORM: the type has no EntityManager methods.
+ */
+export class SqlTransaction {
+  private ended = false;
+
+  /** @internal */
+  constructor(
+    readonly driver: unknown,
+    readonly postgres: boolean,
+  ) {}
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** @internal */
+  end(): void {
+    this.ended = true;
+  }
+}
+
+/** Where a statement runs: an EntityManager (its transaction, if any) or a hand-run transaction. */
+export type SqlTarget = EntityManager | SqlTransaction;
+
+export function sql<T = Record<string, unknown>[]>(target: SqlTarget, text: string, params?: readonly unknown[], method?: 'all'): Promise<T>;
+export function sql(target: SqlTarget, text: string, params: readonly unknown[], method: 'run'): Promise<RunResult>;
+export async function sql(target: SqlTarget, text: string, params: readonly unknown[] = [], method: SqlMethod = 'all'): Promise<unknown> {
+  if (target instanceof SqlTransaction) {
+    if (target.isEnded) throw new Error('The transaction of this statement has already ended');
+    return target.postgres ? runPg(target.driver as PgConnection, text, params, method) : runSqlite(target.driver as SqliteConnection, text, params, method);
+  }
+  const em = target;
   const connection = em.getConnection() as AbstractSqlConnection;
   const trx = em.getTransactionContext<Knex.Transaction>();
   const client = (trx ?? connection.getKnex()).client as unknown as PoolClient;
@@ -55,6 +86,41 @@ export async function sql(em: EntityManager, text: string, params: readonly unkn
     return postgres ? await runPg(driver as PgConnection, text, params, method) : runSqlite(driver as SqliteConnection, text, params, method);
   } finally {
     if (!trx) client.releaseConnection(driver);
+  }
+}
+
+/**
+ * Runs `work` in a transaction of its own on one connection taken from MikroORM's pool, with
+ * BEGIN and COMMIT sent by hand: no ORM unit of work and none of knex's transaction machinery
+ * (which cost more than the statements of a short transaction). Rolls back when `work` throws;
+ * a connection that cannot even roll back is not given back to the pool for reuse.
+ */
+export async function transaction<T>(em: EntityManager, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+  const connection = em.getConnection() as AbstractSqlConnection;
+  const client = connection.getKnex().client as unknown as PoolClient & { dialect: string };
+  const tx = new SqlTransaction(await client.acquireConnection(), client.dialect === 'postgresql');
+  const control = (statement: 'begin' | 'commit' | 'rollback') =>
+    tx.postgres ? (tx.driver as PgConnection).query({ text: statement, values: [] }) : (tx.driver as SqliteConnection).prepare(statement).run([]);
+  let committed = false;
+  try {
+    await control('begin');
+    const result = await work(tx);
+    await control('commit');
+    committed = true;
+    return result;
+  } catch (err) {
+    if (!committed) {
+      try {
+        await control('rollback');
+      } catch {
+        // knex's pool checks this mark before handing the connection out again, and drops it.
+        if (tx.postgres) (tx.driver as { __knex__disposed?: unknown }).__knex__disposed = err;
+      }
+    }
+    throw err;
+  } finally {
+    tx.end();
+    client.releaseConnection(tx.driver);
   }
 }
 

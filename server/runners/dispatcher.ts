@@ -150,7 +150,7 @@ export class Dispatcher implements ProvisionQueue {
     });
     this.deps.feed.onControl((message) => this.onControl(message));
     const reclaimed = await this.sweep();
-    const released = await this.deps.journal.transact((tx) => this.deps.pool.releaseOrphans(tx.em));
+    const released = await this.deps.journal.transact((tx) => this.deps.pool.releaseOrphans(tx.db));
     this.started = true;
     const { heartbeatMs, pollMs } = this.deps.timing;
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
@@ -334,7 +334,7 @@ export class Dispatcher implements ProvisionQueue {
     // the old job has met the fence and let go.
     const running = [...this.active.keys()];
     return journal.transact(async (tx) => {
-      const rows: { id: number }[] = await sql(tx.em,
+      const rows: { id: number }[] = await sql(tx.db,
         // SQLite is told which index to use: without statistics it picks projects_claimed_by_idx
         // (claimed_by is null on every finished project too) and walks the whole history.
         `select id from projects${this.postgres ? '' : ' indexed by projects_status_id_idx'} where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')${
@@ -366,12 +366,12 @@ export class Dispatcher implements ProvisionQueue {
         const done = project.completedSteps?.length ?? 0;
         tx.append(project, { kind: 'log', message: `Resumed by instance ${this.instanceId} after an interruption (${done} steps already done)` });
       } else {
-        await pool.release(tx.em, id);
+        await pool.release(tx.db, id);
         project.claimedBy = null;
         tx.append(project, { kind: 'error', message: RESTART_REASON });
         return 'skip';
       }
-      const hosts = await pool.hostsOf(tx.em, id);
+      const hosts = await pool.hostsOf(tx.db, id);
       return {
         projectId: id,
         plan,
@@ -412,7 +412,7 @@ export class Dispatcher implements ProvisionQueue {
   }
 
   private async settleCancel(tx: JournalTx, project: Project): Promise<void> {
-    await this.deps.pool.release(tx.em, project.id);
+    await this.deps.pool.release(tx.db, project.id);
     project.pendingAction = null;
     project.claimedBy = null;
     tx.append(project, { kind: 'log', message: CANCELLED_LOG }, { kind: 'status', status: 'CANCELLED' });
@@ -484,7 +484,7 @@ export class Dispatcher implements ProvisionQueue {
       await runner.run(ctx);
       if (signal.aborted) throw new RunAbortedError(String(signal.reason));
       await this.jobWrite(job.projectId, async (tx, p) => {
-        await pool.markAssigned(tx.em, p.id);
+        await pool.markAssigned(tx.db, p.id);
         p.claimedBy = null;
         tx.append(p, { kind: 'log', message: catalog.provisioning.completedLog }, { kind: 'status', status: 'COMPLETED' });
       });
@@ -510,12 +510,12 @@ export class Dispatcher implements ProvisionQueue {
               p.claimedBy = null;
               tx.append(p, { kind: 'log', message: `Handed back by instance ${this.instanceId} (shutting down); it resumes on the next instance` });
             } else {
-              await pool.release(tx.em, p.id);
+              await pool.release(tx.db, p.id);
               p.claimedBy = null;
               tx.append(p, { kind: 'error', message: SHUTDOWN_REASON });
             }
           } else {
-            await pool.release(tx.em, p.id);
+            await pool.release(tx.db, p.id);
             p.claimedBy = null;
             tx.append(p, { kind: 'error', message: errorMessage(err) });
           }
@@ -536,7 +536,7 @@ export class Dispatcher implements ProvisionQueue {
       await this.jobWrite(
         job.projectId,
         async (tx, p) => {
-          await pool.release(tx.em, p.id);
+          await pool.release(tx.db, p.id);
           await tx.remove(p);
         },
         false,
@@ -583,7 +583,7 @@ export class Dispatcher implements ProvisionQueue {
       const job = await this.deps.journal.transact(async (tx) => {
         const p = await tx.lock(projectId);
         if (!p || p.claimedBy !== this.instanceId || p.status !== 'DELETING') return null;
-        const hosts = await this.deps.pool.hostsOf(tx.em, projectId);
+        const hosts = await this.deps.pool.hostsOf(tx.db, projectId);
         return {
           projectId,
           plan: 'teardown' as const,

@@ -8,7 +8,7 @@ import { AuditEntry } from '../entities/index.js';
 import { invalidInput } from './errors.js';
 import type { Principal } from './principal.js';
 import { requireAdmin } from './settings.js';
-import { sql } from '../db/sql.js';
+import { sql, type SqlTarget } from '../db/sql.js';
 
 export type AuditResult = 'success' | 'failure';
 
@@ -37,10 +37,10 @@ export class AuditLog {
 
   /**
    * One plain INSERT (it follows every order, login and admin action; the ORM's unit of work
-   * cost ~10× more). With `em`, inside that transaction (a success recorded with what it did).
+   * cost ~10× more). With `db`, inside that transaction (a success recorded with what it did).
    */
-  async record(entry: AuditRecord, em?: EntityManager): Promise<void> {
-    await sql(em ?? this.fork(), 'insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?)', [
+  async record(entry: AuditRecord, db?: SqlTarget): Promise<void> {
+    await sql(db ?? this.fork(), 'insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?)', [
         new Date(),
         entry.actor?.slice(0, 64) ?? null,
         entry.action,

@@ -10,6 +10,7 @@
  *   subscriber on instance A thereby receives the events of a job run by instance B.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { sql, type SqlTarget } from '../db/sql.js';
 import pg from 'pg';
 import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 
@@ -36,7 +37,7 @@ export interface FeedLogger {
 export interface EventFeed {
   readonly kind: 'local' | 'postgres';
   /** Called inside the write transaction, after its rows are flushed. */
-  publishInTransaction(em: EntityManager, message: FeedMessage): Promise<void>;
+  publishInTransaction(db: SqlTarget, message: FeedMessage): Promise<void>;
   /** Called after the transaction committed. */
   afterCommit(message: FeedMessage): void;
   /** Tells every instance that a job may be waiting. */
@@ -148,7 +149,7 @@ export class PgFeed implements EventFeed {
 
   constructor(private readonly options: PgFeedOptions) {}
 
-  async publishInTransaction(em: EntityManager, message: FeedMessage): Promise<void> {
+  async publishInTransaction(db: SqlTarget, message: FeedMessage): Promise<void> {
     const wire: WireMessage = {};
     if (message.events.length) wire.e = message.events.map((e) => ({ ...e, at: e.at.toISOString() }));
     if (message.change) wire.c = { ...message.change, updatedAt: message.change.updatedAt.toISOString() };
@@ -160,7 +161,7 @@ export class PgFeed implements EventFeed {
       wire.ref = { projectId: message.events[0].projectId, from: Math.min(...seqs), to: Math.max(...seqs) };
       payload = JSON.stringify(wire);
     }
-    await em.getConnection().execute('select pg_notify(?, ?)', [EVENTS_CHANNEL, payload], 'all', em.getTransactionContext());
+    await sql(db, 'select pg_notify(?, ?)', [EVENTS_CHANNEL, payload]);
   }
 
   afterCommit(): void {}

@@ -5,9 +5,8 @@
  * once the transaction committed.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import { backendOf, type Orm } from '../db/orm.js';
-import { sql } from '../db/sql.js';
+import { sql, transaction, type SqlTarget } from '../db/sql.js';
 import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import { readProject } from './project-rows.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
@@ -128,19 +127,19 @@ export class JournalTx {
    * statements inside it.
    */
   constructor(
-    readonly em: EntityManager,
+    readonly db: SqlTarget,
     private readonly postgres: boolean,
   ) {}
 
   private execute<T = Record<string, unknown>[]>(text: string, params: unknown[], method: 'all' | 'run' = 'all'): Promise<T> {
-    return (method === 'run' ? sql(this.em, text, params, 'run') : sql(this.em, text, params)) as Promise<T>;
+    return (method === 'run' ? sql(this.db, text, params, 'run') : sql(this.db, text, params)) as Promise<T>;
   }
 
   /** Loads the project, locked against concurrent writers where the database can. */
   async lock(projectId: number): Promise<Project | null> {
     const known = this.loaded.get(projectId);
     if (known) return known.project;
-    const project = await readProject(this.em, projectId, this.postgres);
+    const project = await readProject(this.db, projectId, this.postgres);
     if (project) this.loaded.set(projectId, { project, before: mutableColumns(project) });
     return project;
   }
@@ -342,40 +341,22 @@ export class ProjectJournal {
       .finally(release);
   }
 
-  private async ownTransaction<T>(work: (tem: EntityManager) => Promise<T>, em: EntityManager): Promise<T> {
-    const connection = em.getConnection() as AbstractSqlConnection;
-    const trx = await connection.begin();
-    const tem = em.fork({ clear: true });
-    tem.setTransactionContext(trx);
-    let result: T;
-    try {
-      result = await work(tem);
-    } catch (err) {
-      await connection.rollback(trx).catch(() => undefined);
-      throw err;
-    }
-    await connection.commit(trx);
-    return result;
-  }
-
   private async run<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager): Promise<T> {
-    const work = async (tem: EntityManager) => {
-      const tx = new JournalTx(tem, this.postgres);
+    const work = async (db: SqlTarget) => {
+      const tx = new JournalTx(db, this.postgres);
       const result = await fn(tx);
       const messages = await tx.finish();
-      for (const message of messages) await this.feed.publishInTransaction(tem, message);
+      for (const message of messages) await this.feed.publishInTransaction(db, message);
       // Last: the usage rows are shared by every order (the portal row by all of them) and
       // stay locked from here to the commit.
       await tx.settleUsage();
       return { result, messages };
     };
-    // Inside a caller's transaction: a savepoint, the ORM's way. Otherwise a transaction of the
-    // connection itself: the journal writes with plain SQL and reads through the ORM at most,
-    // so the ORM's transactional wrapper (a unit-of-work flush, transaction events) has nothing
-    // to do here but took ~10 % of an order's time.
-    const { result, messages } = em.getTransactionContext() ? await em.transactional(work) : await this.ownTransaction(work, em);
+    // Inside a caller's transaction: a savepoint, the ORM's way. Otherwise a transaction run by
+    // hand on one connection (server/db/sql.ts): the journal writes and reads with plain SQL,
+    // and the ORM's and knex's transaction machinery cost more than an order's statements.
+    const { result, messages } = em.getTransactionContext() ? await em.transactional(work) : await transaction(em, work);
     for (const message of messages) this.feed.afterCommit(message);
     return result;
   }
-
 }

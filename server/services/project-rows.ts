@@ -6,7 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { InfraType, PendingAction, Project, ProjectDetails, ProjectStatus } from '../entities/index.js';
-import { sql } from '../db/sql.js';
+import { sql, type SqlTarget } from '../db/sql.js';
 
 interface ProjectRow {
   id: number;
@@ -71,8 +71,8 @@ export interface ProjectListQuery {
 }
 
 /** One project; `forUpdate` locks its row until the transaction ends (PostgreSQL). */
-export async function readProject(em: EntityManager, id: number, forUpdate = false): Promise<Project | null> {
-  const rows: ProjectRow[] = await sql(em, `select ${COLUMNS} from projects where id = ?${forUpdate ? ' for update' : ''}`, [id], 'all');
+export async function readProject(db: SqlTarget, id: number, forUpdate = false): Promise<Project | null> {
+  const rows: ProjectRow[] = await sql(db, `select ${COLUMNS} from projects where id = ?${forUpdate ? ' for update' : ''}`, [id], 'all');
   return rows.length ? toProject(rows[0]) : null;
 }
 

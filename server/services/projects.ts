@@ -207,17 +207,17 @@ export class ProjectService {
         { kind: 'status', status: 'PENDING' },
         { kind: 'log', message: this.catalog.provisioning.allocationLog },
       );
-      await this.pool.allocate(tx.em, spec.infra.type, spec.hostCount, project.id, owner);
+      await this.pool.allocate(tx.db, spec.infra.type, spec.hostCount, project.id, owner);
       tx.guardUsage(this.quotas.guard(limits, owner, size));
       if (idempotency) {
-        await sql(tx.em,
+        await sql(tx.db,
             'insert into idempotency_keys (owner, key, request_hash, project_id, created_at) values (?, ?, ?, ?, ?)',
             [who.username, idempotency.key, idempotency.hash, project.id, now], 'run'
           );
       }
       await this.audit.record(
         { actor: who.username, action: 'provision', target: `project:${project.id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } },
-        tx.em,
+        tx.db,
       );
       return project;
     }, em);
@@ -303,7 +303,7 @@ export class ProjectService {
         tx.append(p, { kind: 'log', message: `Cancel requested by ${who.username}` });
         signal = true;
       } else {
-        await this.pool.release(tx.em, id);
+        await this.pool.release(tx.db, id);
         tx.append(p, { kind: 'log', message: `Cancelled by ${who.username}; hosts returned to the pool` }, { kind: 'status', status: 'CANCELLED' });
       }
       return p;
@@ -344,14 +344,14 @@ export class ProjectService {
     const limits = await this.quotas.orderLimits(em, current.owner);
     assertAcceptingOrders(limits);
     const project = await this.journal.transact(async (tx) => {
-      await this.pool.beginAllocation(tx.em);
+      await this.pool.beginAllocation(tx.db);
       const p = await tx.lock(id);
       if (!p) throw notFound();
       if ((p.status !== 'FAILED' && p.status !== 'CANCELLED') || p.pendingAction) {
         throw conflict(`Project #${id} is ${p.status}; only FAILED or CANCELLED projects can be retried`);
       }
       const spec = specFromDetails(p.details, p.owner, this.catalog);
-      await this.pool.allocate(tx.em, p.infra, spec.hostCount, id, p.owner);
+      await this.pool.allocate(tx.db, p.infra, spec.hostCount, id, p.owner);
       tx.guardUsage(this.quotas.guard(limits, p.owner, orderSize(spec.config, this.catalog)));
       p.attempt += 1;
       p.completedSteps = null;

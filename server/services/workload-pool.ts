@@ -10,7 +10,7 @@ import { backendOf, type Orm } from '../db/orm.js';
 import { HOST_STATUSES, INFRA_TYPES, WorkloadHost, type HostStatus, type InfraType } from '../entities/index.js';
 import { PoolExhaustedError } from './errors.js';
 import { requireCaller, type Principal } from './principal.js';
-import { sql } from '../db/sql.js';
+import { sql, SqlTransaction, type SqlTarget } from '../db/sql.js';
 
 /** How many hosts of one infrastructure are in each state. */
 export interface PoolSummary {
@@ -74,9 +74,9 @@ export class WorkloadPool {
    * lock), so the reads that follow cannot be overtaken by another writer. PostgreSQL needs
    * nothing: {@link allocate} locks the rows it takes.
    */
-  async beginAllocation(em: EntityManager): Promise<void> {
+  async beginAllocation(db: SqlTarget): Promise<void> {
     if (this.postgres) return;
-    await sql(em, 'update workload_pool set id = id where 0', [], 'run');
+    await sql(db, 'update workload_pool set id = id where 0', [], 'run');
   }
 
   /**
@@ -89,8 +89,8 @@ export class WorkloadPool {
    * `available`, so a host is never given twice. A host locked by an order that then rolls
    * back counts as taken for orders running at that moment. SQLite runs one writer at a time.
    */
-  async allocate(em: EntityManager, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
-    const taken: { id: number; vm_name: string; ip_address: string }[] = await sql(em,
+  async allocate(db: SqlTarget, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
+    const taken: { id: number; vm_name: string; ip_address: string }[] = await sql(db,
       this.postgres
         ? // Materialized: evaluated once. Inlined as a subquery, PostgreSQL may run it again per
           // row it updates, and with SKIP LOCKED each run finds other rows (a test caught 254 hosts
@@ -104,7 +104,7 @@ export class WorkloadPool {
             returning id, vm_name, ip_address`,
       this.postgres ? [infra, count, projectId, owner, new Date()] : [projectId, owner, new Date(), infra, count], 'all'
     );
-    if (taken.length < count) throw new PoolExhaustedError(count, (await this.countFree(em, infra)) + taken.length);
+    if (taken.length < count) throw new PoolExhaustedError(count, (await this.countFree(db, infra)) + taken.length);
     return taken.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address })).sort((x, y) => x.id - y.id);
   }
 
@@ -112,10 +112,10 @@ export class WorkloadPool {
    * How many hosts of `infra` are free. Inside a transaction on PostgreSQL, hosts that other
    * transactions hold locked (orders being placed) are not counted.
    */
-  async countFree(em: EntityManager, infra: InfraType): Promise<number> {
-    const locking = this.postgres && em.getTransactionContext() !== undefined;
+  async countFree(db: SqlTarget, infra: InfraType): Promise<number> {
+    const locking = this.postgres && (db instanceof SqlTransaction || db.getTransactionContext() !== undefined);
     const [row]: { n: number | string }[] = await sql(
-      em,
+      db,
       `select count(*) as n from (select 1 from workload_pool where infra = ? and status = 'available'${locking ? ' for update skip locked' : ''}) t`,
       [infra],
     );
@@ -146,32 +146,36 @@ export class WorkloadPool {
   }
 
   /** Marks a project's hosts as in service once it completed. */
-  async markAssigned(em: EntityManager, projectId: number): Promise<void> {
-    await sql(em, `update workload_pool set status = 'assigned', updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
+  async markAssigned(db: SqlTarget, projectId: number): Promise<void> {
+    await sql(db, `update workload_pool set status = 'assigned', updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
   }
 
   /** Gives a project's hosts back to the pool; returns how many. */
-  async release(em: EntityManager, projectId: number): Promise<number> {
-    const result = await sql(em, `update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
+  async release(db: SqlTarget, projectId: number): Promise<number> {
+    const result = await sql(db, `update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
     return result.affectedRows;
   }
 
-  async hostsOf(em: EntityManager, projectId: number): Promise<WorkloadHost[]> {
-    return em.find(WorkloadHost, { projectId }, { orderBy: { id: 'asc' } });
+  /** A project's hosts, lowest id first. */
+  async hostsOf(db: SqlTarget, projectId: number): Promise<AllocatedHost[]> {
+    const rows: { id: number; vm_name: string; ip_address: string }[] = await sql(
+      db,
+      'select id, vm_name, ip_address from workload_pool where project_id = ? order by id',
+      [projectId],
+    );
+    return rows.map((h) => ({ id: Number(h.id), vmName: h.vm_name, ipAddress: h.ip_address }));
   }
 
   /** Frees hosts whose project no longer exists or is not live (start-up sweep). */
-  async releaseOrphans(em: EntityManager): Promise<number> {
-    const orphans: { id: number }[] = await sql(em,
-      `select h.id from workload_pool h left join projects p on p.id = h.project_id
-       where h.project_id is not null and (p.id is null or p.status not in ('PENDING', 'RUNNING', 'COMPLETED', 'DELETING'))`,
-      [], 'all'
+  async releaseOrphans(db: SqlTarget): Promise<number> {
+    const result = await sql(
+      db,
+      `update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ?
+        where id in (select h.id from workload_pool h left join projects p on p.id = h.project_id
+                      where h.project_id is not null and (p.id is null or p.status not in ('PENDING', 'RUNNING', 'COMPLETED', 'DELETING')))`,
+      [new Date()],
+      'run',
     );
-    if (orphans.length === 0) return 0;
-    return em.nativeUpdate(
-      WorkloadHost,
-      { id: { $in: orphans.map((o) => o.id) } },
-      { status: 'available', projectId: null, owner: null, updatedAt: new Date() },
-    );
+    return result.affectedRows;
   }
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditEntry } from '../../server/entities/index.js';
-import { sql } from '../../server/db/sql.js';
+import { sql, transaction, type SqlTransaction } from '../../server/db/sql.js';
 import { backendsFor } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -59,6 +59,37 @@ for (const backend of await backendsFor('plain SQL helper')) {
         }),
       ).rejects.toThrow('roll back');
       expect(await sql(em, 'select id from audit_log where actor = ?', ['sql-count'])).toHaveLength(3);
+    });
+
+    it('runs a hand-made transaction: committed when the work ends, rolled back when it throws, closed after', async () => {
+      const em = server.app.orm.em.fork();
+      const count = async () => Number((await sql(em, 'select count(*) as n from audit_log where actor = ?', ['sql-tx']))[0].n);
+      let kept: SqlTransaction | undefined;
+      await transaction(em, async (tx) => {
+        kept = tx;
+        await sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-tx', 'kept', 'success'], 'run');
+      });
+      expect(await count()).toBe(1);
+      await expect(
+        transaction(em, async (tx) => {
+          await sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-tx', 'lost', 'success'], 'run');
+          expect(Number((await sql(tx, 'select count(*) as n from audit_log where actor = ?', ['sql-tx']))[0].n)).toBe(2);
+          throw new Error('undo');
+        }),
+      ).rejects.toThrow('undo');
+      expect(await count()).toBe(1);
+      // A statement on a transaction that ended is refused, not run outside it.
+      await expect(sql(kept!, 'delete from audit_log where actor = ?', ['sql-tx'], 'run')).rejects.toThrow(/already ended/);
+      expect(await count()).toBe(1);
+      // A failing statement rolls the whole transaction back and the connection stays usable.
+      await expect(
+        transaction(em, async (tx) => {
+          await sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-tx', 'before-error', 'success'], 'run');
+          await sql(tx, 'insert into no_such_table (x) values (?)', [1], 'run');
+        }),
+      ).rejects.toThrow();
+      expect(await count()).toBe(1);
+      await transaction(em, async (tx) => sql(tx, 'select 1 as one'));
     });
   });
 }
