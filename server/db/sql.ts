@@ -46,6 +46,7 @@ interface PoolClient {
  */
 export class SqlTransaction {
   private ended = false;
+  private committedBy: 'statement' | null = null;
 
   /** @internal */
   constructor(
@@ -61,6 +62,34 @@ export class SqlTransaction {
   end(): void {
     this.ended = true;
   }
+
+  /** @internal Whether {@link commitWith} committed already. */
+  get committed(): boolean {
+    return this.committedBy !== null;
+  }
+
+  /**
+   * PostgreSQL: sends `text` and COMMIT in one round trip (the simple query protocol), so the
+   * locks `text` takes are held only for its execution and the commit, not for a round trip
+   * and whatever the event loop does in between. `text` must hold its values written out
+   * ({@link sqlLiteral}); if it fails, nothing after it runs and the transaction rolls back.
+   */
+  async commitWith(text: string): Promise<Record<string, unknown>[]> {
+    if (!this.postgres) throw new Error('commitWith is for PostgreSQL');
+    if (this.ended || this.committed) throw new Error('The transaction of this statement has already ended');
+    const results = (await (this.driver as PgConnection).query({ text: `${text};\ncommit`, values: [] })) as unknown as { rows: Record<string, unknown>[] }[];
+    this.committedBy = 'statement';
+    return results[0].rows;
+  }
+}
+
+/** A value written into PostgreSQL SQL text: integers as they are, text as an escaped E'' string. */
+export function sqlLiteral(value: string | number): string {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+    return String(value);
+  }
+  return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
 /** Where a statement runs: an EntityManager (its transaction, if any) or a hand-run transaction. */
@@ -105,7 +134,7 @@ export async function transaction<T>(em: EntityManager, work: (tx: SqlTransactio
   try {
     await control('begin');
     const result = await work(tx);
-    await control('commit');
+    if (!tx.committed) await control('commit');
     committed = true;
     return result;
   } catch (err) {

@@ -6,18 +6,42 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
-import { sql, transaction, type SqlTarget } from '../db/sql.js';
+import { sql, sqlLiteral, SqlTransaction, transaction, type SqlTarget } from '../db/sql.js';
 import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import { readProject } from './project-rows.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
 import type { EventFeed, FeedMessage } from './event-feed.js';
-import type { UsageGuard, UsageTotals } from './quotas.js';
+import { QuotaExceededError, type UsageGuard, type UsageTotals } from './quotas.js';
 
 export type EventDraft =
   | { kind: 'status'; status: ProjectStatus }
   | { kind: 'log'; message: string }
   | { kind: 'resources'; resources: ProjectResources }
   | { kind: 'error'; message: string };
+
+/** Usage totals as rows of usage_totals give them. */
+function totalsOf(rows: Record<string, unknown>[]): Map<string, UsageTotals> {
+  return new Map(
+    rows.map((r) => [
+      String(r.owner),
+      { liveProjects: Number(r.live_projects), hosts: Number(r.hosts), vcpu: Number(r.vcpu), memoryGb: Number(r.memory_gb), diskGb: Number(r.disk_gb) },
+    ]),
+  );
+}
+
+/**
+ * PostgreSQL refused a transaction's usage totals inside the statement that moved them (see
+ * JournalTx.settleUsage); the transaction rolled back. Carries what it would have added, to
+ * word the error from the totals as they are now.
+ */
+class UsageLimitExceeded extends Error {
+  constructor(
+    readonly deltas: Map<string, number[]>,
+    readonly guards: UsageGuard[],
+  ) {
+    super('a usage limit was exceeded');
+  }
+}
 
 /** The project was deleted while something still wanted to write to it. */
 export class ProjectGoneError extends Error {
@@ -257,22 +281,36 @@ export class JournalTx {
     if (deltas.size === 0) return;
     // One lock order for every transaction: the portal row first, then owners by name.
     const owners = [...deltas.keys()].sort((a, b) => (a === PORTAL_USAGE_OWNER ? -1 : b === PORTAL_USAGE_OWNER ? 1 : a < b ? -1 : a > b ? 1 : 0));
-    const rows = await this.execute<Record<string, number | string>[]>(
-      `insert into usage_totals (owner, live_projects, hosts, vcpu, memory_gb, disk_gb) values ${owners.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+    const upsert = (values: string) => `insert into usage_totals (owner, live_projects, hosts, vcpu, memory_gb, disk_gb) values ${values}
        on conflict (owner) do update set live_projects = usage_totals.live_projects + excluded.live_projects,
          hosts = usage_totals.hosts + excluded.hosts, vcpu = usage_totals.vcpu + excluded.vcpu,
          memory_gb = usage_totals.memory_gb + excluded.memory_gb, disk_gb = usage_totals.disk_gb + excluded.disk_gb
-       returning owner, live_projects, hosts, vcpu, memory_gb, disk_gb`,
+       returning owner, live_projects, hosts, vcpu, memory_gb, disk_gb`;
+    if (this.db instanceof SqlTransaction && this.db.postgres && this.guards.length) {
+      // The rows every order shares (the portal's, the owner's) are locked from this statement
+      // to the commit, so the two go to PostgreSQL together and the limits are checked inside
+      // the statement: a total over a limit divides by zero (22012), which aborts the statement
+      // and the COMMIT after it. The error is worded afterwards (ProjectJournal.run).
+      const over = this.guards.flatMap((guard) =>
+        [...guard.limits].map(([owner, bounds]) => {
+          const tests = Object.entries(bounds).map(([column, max]) => `${column} > ${sqlLiteral(max)}`);
+          return tests.length ? `(owner = ${sqlLiteral(owner)} and (${tests.join(' or ')}))` : 'false';
+        }),
+      );
+      const values = owners.map((owner) => `(${[owner, ...deltas.get(owner)!].map(sqlLiteral).join(', ')})`).join(', ');
+      try {
+        await this.db.commitWith(`${upsert(values)}, 1 / (case when ${over.join(' or ')} then 0 else 1 end) as within_limits`);
+      } catch (err) {
+        if ((err as { code?: string }).code === '22012') throw new UsageLimitExceeded(deltas, this.guards);
+        throw err;
+      }
+      return;
+    }
+    const rows = await this.execute<Record<string, number | string>[]>(
+      upsert(owners.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')),
       owners.flatMap((owner) => [owner, ...deltas.get(owner)!]),
     );
-    if (!this.guards.length) return;
-    const totals = new Map<string, UsageTotals>(
-      rows.map((r) => [
-        String(r.owner),
-        { liveProjects: Number(r.live_projects), hosts: Number(r.hosts), vcpu: Number(r.vcpu), memoryGb: Number(r.memory_gb), diskGb: Number(r.disk_gb) },
-      ]),
-    );
-    for (const guard of this.guards) guard(totals);
+    for (const guard of this.guards) guard.check(totalsOf(rows));
   }
 
   /** Writes what changed and returns what listeners must be told ({@link settleUsage} comes after). */
@@ -341,6 +379,28 @@ export class ProjectJournal {
       .finally(release);
   }
 
+  /**
+   * Words a refusal PostgreSQL made inside the usage statement: the guards run on the totals
+   * as they are now plus what the transaction would have added. Orders that ended meanwhile
+   * may have freed room; then the refusal stands, worded generally (the client may retry).
+   */
+  private async limitError(em: EntityManager, refused: UsageLimitExceeded): Promise<Error> {
+    const owners = [...refused.deltas.keys()];
+    const rows = await sql(em.fork(), `select owner, live_projects, hosts, vcpu, memory_gb, disk_gb from usage_totals where owner in (${owners.map(() => '?').join(', ')})`, owners);
+    const now = totalsOf(rows);
+    const totals = new Map<string, UsageTotals>();
+    for (const [owner, [live, hosts, vcpu, memoryGb, diskGb]] of refused.deltas) {
+      const t = now.get(owner) ?? { liveProjects: 0, hosts: 0, vcpu: 0, memoryGb: 0, diskGb: 0 };
+      totals.set(owner, { liveProjects: t.liveProjects + live, hosts: t.hosts + hosts, vcpu: t.vcpu + vcpu, memoryGb: t.memoryGb + memoryGb, diskGb: t.diskGb + diskGb });
+    }
+    try {
+      for (const guard of refused.guards) guard.check(totals);
+    } catch (err) {
+      return err as Error;
+    }
+    return new QuotaExceededError('A quota or portal limit was reached by orders placed at the same time; try again');
+  }
+
   private async run<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager): Promise<T> {
     const work = async (db: SqlTarget) => {
       const tx = new JournalTx(db, this.postgres);
@@ -355,8 +415,14 @@ export class ProjectJournal {
     // Inside a caller's transaction: a savepoint, the ORM's way. Otherwise a transaction run by
     // hand on one connection (server/db/sql.ts): the journal writes and reads with plain SQL,
     // and the ORM's and knex's transaction machinery cost more than an order's statements.
-    const { result, messages } = em.getTransactionContext() ? await em.transactional(work) : await transaction(em, work);
-    for (const message of messages) this.feed.afterCommit(message);
-    return result;
+    let outcome: Awaited<ReturnType<typeof work>>;
+    try {
+      outcome = em.getTransactionContext() ? await em.transactional(work) : await transaction(em, work);
+    } catch (err) {
+      if (err instanceof UsageLimitExceeded) throw await this.limitError(em, err);
+      throw err;
+    }
+    for (const message of outcome.messages) this.feed.afterCommit(message);
+    return outcome.result;
   }
 }

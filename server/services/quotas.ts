@@ -48,8 +48,19 @@ export interface UsageTotals {
   diskGb: number;
 }
 
-/** Called by the journal with the totals of every owner it added a project to; throws to roll back. */
-export type UsageGuard = (totals: Map<string, UsageTotals>) => void;
+/** A usage_totals column a limit applies to. */
+export type UsageColumn = 'hosts' | 'vcpu' | 'memory_gb' | 'disk_gb';
+
+/**
+ * What the journal checks once it added a transaction's projects to the usage totals: the
+ * highest total allowed per owner row and column (owner `*` is the portal), and the check that
+ * names what was exceeded. The limits are data so that PostgreSQL can check them in the same
+ * statement that moves the totals (see ProjectJournal); `check` throws with the message.
+ */
+export interface UsageGuard {
+  limits: Map<string, Partial<Record<UsageColumn, number>>>;
+  check(totals: Map<string, UsageTotals>): void;
+}
 
 export class QuotaExceededError extends DomainError {
   constructor(message: string) {
@@ -117,17 +128,22 @@ export class QuotaService {
    * are exceeded, naming what was used before the order, what it adds and the limit.
    */
   guard(limits: OrderLimits, owner: string, size: OrderSize): UsageGuard {
-    return (totals) => {
+    const bounds = new Map<string, Partial<Record<UsageColumn, number>>>([[PORTAL_USAGE_OWNER, { vcpu: limits.portal.vcpu, memory_gb: limits.portal.memoryGb }]]);
+    if (limits.quota) {
+      const q = limits.quota;
+      bounds.set(owner, { hosts: q.hosts, vcpu: q.vcpu, memory_gb: q.memoryGb, disk_gb: q.diskGb });
+    }
+    const check = (totals: Map<string, UsageTotals>) => {
       const mine = totals.get(owner);
       if (limits.quota && mine) {
         const over: string[] = [];
-        const check = (what: string, now: number, add: number, max: number) => {
+        const test = (what: string, now: number, add: number, max: number) => {
           if (now > max) over.push(`${what} ${now - add} + ${add} > ${max}`);
         };
-        check('hosts', mine.hosts, size.hosts, limits.quota.hosts);
-        check('vCPU', mine.vcpu, size.vcpu, limits.quota.vcpu);
-        check('memory GB', mine.memoryGb, size.memoryGb, limits.quota.memoryGb);
-        check('disk GB', mine.diskGb, size.diskGb, limits.quota.diskGb);
+        test('hosts', mine.hosts, size.hosts, limits.quota.hosts);
+        test('vCPU', mine.vcpu, size.vcpu, limits.quota.vcpu);
+        test('memory GB', mine.memoryGb, size.memoryGb, limits.quota.memoryGb);
+        test('disk GB', mine.diskGb, size.diskGb, limits.quota.diskGb);
         if (over.length) throw new QuotaExceededError(`Quota exceeded for ${owner}: ${over.join(', ')}`);
       }
       const portal = totals.get(PORTAL_USAGE_OWNER);
@@ -139,5 +155,6 @@ export class QuotaService {
         throw new QuotaExceededError(`Portal memory limit reached: ${portal.memoryGb - size.memoryGb} + ${size.memoryGb} GB > ${limits.portal.memoryGb} GB`);
       }
     };
+    return { limits: bounds, check };
   }
 }
