@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -19,6 +19,7 @@ import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { formatGraphQLError } from './graphql/errors.js';
 import { limitRules, operationLimitsPlugin, refuseHttpSubscriptions } from './graphql/limits.js';
+import { noStorePlugin } from './graphql/no-store.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHttpSecurity } from './http-security.js';
 import { makeErrorHandler } from './rest/errors.js';
@@ -155,6 +156,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // A logout closes the token's open sockets on every instance, not only this one.
     feed.onRevocation((jti) => sessions.revoked(jti));
     sessions.useBroadcast((jti) => feed.announceRevocation(jti));
+    // A token's state (logged out? account approved, role) is remembered for a second; an
+    // account change is forgotten here before the admin's action answers and on every instance
+    // when the feed brings it; nothing is remembered while the feed may miss messages.
+    feed.onAccountChange((username) => sessions.accountChanged(username));
+    sessions.useAccountFeed({ announce: (username) => feed.announceAccountChange(username), live: () => feed.connected });
+    userAdmin.onAccountChange((username) => sessions.announceAccountChange(username));
     const journal = new ProjectJournal(orm, feed);
     const dispatcher = new Dispatcher({
       orm,
@@ -190,7 +197,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       validationRules: limitRules(config.graphql),
       formatError: (formatted: GraphQLFormattedError, error: unknown) => formatGraphQLError(formatted, error, log, { hideSuggestions }),
       // The landing page loads Apollo's sandbox from an external CDN, which our CSP forbids.
-      plugins: [fastifyApolloDrainPlugin(http), operationLimitsPlugin(schema, config.graphql.maxComplexity), ApolloServerPluginLandingPageDisabled()],
+      // Cache-Control is always no-store (graphql/no-store.ts) instead of Apollo's per-field
+      // cache-hint plugin; inline traces are for federated subgraphs, which this is not.
+      plugins: [
+        fastifyApolloDrainPlugin(http),
+        operationLimitsPlugin(schema, config.graphql.maxComplexity),
+        ApolloServerPluginLandingPageDisabled(),
+        ApolloServerPluginCacheControlDisabled(),
+        noStorePlugin(),
+        ApolloServerPluginInlineTraceDisabled(),
+      ],
     });
     await apollo.start();
     refuseHttpSubscriptions(http, config.graphql.maxTokens);

@@ -51,6 +51,15 @@ export interface EventFeed {
   /** Runs a statement on the feed's own connection (PostgreSQL); answers the rows affected. */
   execute?(sql: string, params: unknown[]): Promise<number>;
   onRevocation(listener: (jti: string) => void): void;
+  /** Tells every instance (this one included) that an account's status or role changed. */
+  announceAccountChange(username: string): Promise<void>;
+  /**
+   * Account changes announced by any instance; null when announcements may have been missed
+   * (PostgreSQL: the LISTEN connection was lost, and again when it is back).
+   */
+  onAccountChange(listener: (username: string | null) => void): void;
+  /** False while other instances' messages cannot reach this one (PostgreSQL: LISTEN connection lost). */
+  readonly connected: boolean;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -66,8 +75,19 @@ export class LocalFeed implements EventFeed {
   private jobListeners: (() => void)[] = [];
   private controlListeners: ((m: ControlMessage) => void)[] = [];
   private revocationListeners: ((jti: string) => void)[] = [];
+  private accountListeners: ((username: string | null) => void)[] = [];
+  /** One process: nothing can be missed. */
+  readonly connected = true;
 
   constructor(private readonly bus: ProjectEventBus) {}
+
+  async announceAccountChange(username: string): Promise<void> {
+    for (const l of this.accountListeners) l(username);
+  }
+
+  onAccountChange(listener: (username: string | null) => void): void {
+    this.accountListeners.push(listener);
+  }
 
   async announceRevocation(jti: string): Promise<void> {
     for (const l of this.revocationListeners) l(jti);
@@ -107,6 +127,7 @@ export const EVENTS_CHANNEL = 'hcmp_events';
 export const JOBS_CHANNEL = 'hcmp_jobs';
 export const CONTROL_CHANNEL = 'hcmp_control';
 export const REVOKED_CHANNEL = 'hcmp_revoked';
+export const ACCOUNTS_CHANNEL = 'hcmp_accounts';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; larger messages go by reference. */
 const MAX_PAYLOAD = 7800;
 
@@ -141,6 +162,7 @@ export class PgFeed implements EventFeed {
   private jobListeners: (() => void)[] = [];
   private controlListeners: ((m: ControlMessage) => void)[] = [];
   private revocationListeners: ((jti: string) => void)[] = [];
+  private accountListeners: ((username: string | null) => void)[] = [];
   /** Messages are handled strictly in arrival order, even when one needs a database read. */
   private chain: Promise<void> = Promise.resolve();
   /** The newest seq delivered per project, to fill gaps after a lost connection. */
@@ -196,6 +218,23 @@ export class PgFeed implements EventFeed {
     this.revocationListeners.push(listener);
   }
 
+  async announceAccountChange(username: string): Promise<void> {
+    await this.notify(ACCOUNTS_CHANNEL, username);
+  }
+
+  onAccountChange(listener: (username: string | null) => void): void {
+    this.accountListeners.push(listener);
+  }
+
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  /** Announcements may have been missed (connection lost, or back after a loss). */
+  private accountsMayHaveChanged(): void {
+    for (const l of this.accountListeners) l(null);
+  }
+
   async start(): Promise<void> {
     await this.connect();
   }
@@ -224,13 +263,14 @@ export class PgFeed implements EventFeed {
     });
     client.on('end', () => this.lost(client));
     await client.connect();
-    await client.query(`listen ${EVENTS_CHANNEL}; listen ${JOBS_CHANNEL}; listen ${CONTROL_CHANNEL}; listen ${REVOKED_CHANNEL}`);
+    await client.query(`listen ${EVENTS_CHANNEL}; listen ${JOBS_CHANNEL}; listen ${CONTROL_CHANNEL}; listen ${REVOKED_CHANNEL}; listen ${ACCOUNTS_CHANNEL}`);
     this.client = client;
   }
 
   private lost(client: pg.Client): void {
     if (this.client !== client) return;
     this.client = null;
+    this.accountsMayHaveChanged();
     if (this.closed) return;
     const retry = () => {
       this.reconnectTimer = null;
@@ -238,6 +278,7 @@ export class PgFeed implements EventFeed {
       this.connect()
         .then(() => {
           this.options.logger.info('event feed reconnected');
+          this.accountsMayHaveChanged();
           this.enqueue(() => this.resync());
           for (const l of this.jobListeners) l();
         })
@@ -260,6 +301,10 @@ export class PgFeed implements EventFeed {
     }
     if (channel === REVOKED_CHANNEL) {
       for (const l of this.revocationListeners) l(payload);
+      return;
+    }
+    if (channel === ACCOUNTS_CHANNEL) {
+      for (const l of this.accountListeners) l(payload);
       return;
     }
     if (channel === CONTROL_CHANNEL) {

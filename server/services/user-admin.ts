@@ -23,10 +23,17 @@ export interface QuotaPatch {
 }
 
 export class UserAdminService {
+  /** Told of every stored change, before the admin's action answers (sessions forget the account's token state). */
+  private readonly changeListeners: ((username: string) => Promise<void> | void)[] = [];
+
   constructor(
     private readonly audit: AuditLog,
     private readonly defaultQuota: Quota,
   ) {}
+
+  onAccountChange(listener: (username: string) => Promise<void> | void): void {
+    this.changeListeners.push(listener);
+  }
 
   async list(em: EntityManager, caller: Principal | null, status?: UserStatus | null): Promise<User[]> {
     requireAdmin(caller);
@@ -57,6 +64,7 @@ export class UserAdminService {
       const detail = await apply(user, admin);
       user.updatedAt = new Date();
       await em.flush();
+      for (const listener of this.changeListeners) await listener(user.username);
       await this.audit.record({ actor: admin.username, action, target: username, ip: admin.ip, result: 'success', detail: detail ?? null });
       return user;
     } catch (err) {
