@@ -42,11 +42,22 @@ interface PoolClient {
 
 /**
  * A transaction run by hand on one driver connection ({@link transaction}). Only plain
- * statements ({@link sql}) run in it, never the ORM: the type has no EntityManager methods.
+ * statements ({@link sql}, {@link deferSql}) run in it, never the ORM: the type has no
+ * EntityManager methods.
+ *
+ * On PostgreSQL every round trip costs a network wait and, on these machines, a large share of
+ * the process's CPU (one writev and one read per statement), so the transaction sends as few as
+ * it can: BEGIN goes out with the first statement, statements whose answer nobody waits for
+ * ({@link deferSql}) go out with the COMMIT, and {@link commitWith} adds a last statement to
+ * that same message. Those statements are written out with their values ({@link sqlLiteral})
+ * and sent with the simple query protocol, which accepts several statements at once; when one
+ * fails, the ones after it (and the COMMIT) do not run and the transaction rolls back.
  */
 export class SqlTransaction {
   private ended = false;
-  private committedBy: 'statement' | null = null;
+  private begun = false;
+  private committedHere = false;
+  private readonly deferred: string[] = [];
 
   /** @internal */
   constructor(
@@ -58,38 +69,143 @@ export class SqlTransaction {
     return this.ended;
   }
 
+  /** @internal Whether the COMMIT was sent (by {@link commitWith} or {@link finish}). */
+  get committed(): boolean {
+    return this.committedHere;
+  }
+
   /** @internal */
   end(): void {
     this.ended = true;
   }
 
-  /** @internal Whether {@link commitWith} committed already. */
-  get committed(): boolean {
-    return this.committedBy !== null;
+  private assertOpen(): void {
+    if (this.ended || this.committedHere) throw new Error('The transaction of this statement has already ended');
+  }
+
+  /** @internal Runs one statement now (PostgreSQL: with the BEGIN in front when it is the first). */
+  async run(text: string, params: readonly unknown[], method: SqlMethod): Promise<unknown> {
+    this.assertOpen();
+    if (!this.postgres) {
+      if (!this.begun) this.control('begin');
+      this.begun = true;
+      return runSqlite(this.driver as SqliteConnection, text, params, method);
+    }
+    if (this.begun) return runPg(this.driver as PgConnection, text, params, method);
+    this.begun = true;
+    const [, result] = await this.simple([`begin`, formatSql(text, params)]);
+    return method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) };
+  }
+
+  /** @internal Queues a statement to go with the COMMIT (PostgreSQL); runs it now on SQLite. */
+  async defer(text: string, params: readonly unknown[]): Promise<void> {
+    this.assertOpen();
+    if (!this.postgres) {
+      await this.run(text, params, 'run');
+      return;
+    }
+    this.deferred.push(formatSql(text, params));
   }
 
   /**
-   * PostgreSQL: sends `text` and COMMIT in one round trip (the simple query protocol), so the
-   * locks `text` takes are held only for its execution and the commit, not for a round trip
-   * and whatever the event loop does in between. `text` must hold its values written out
-   * ({@link sqlLiteral}); if it fails, nothing after it runs and the transaction rolls back.
+   * PostgreSQL: sends what was deferred, `text` and COMMIT in one round trip, so the locks
+   * `text` takes are held only for its execution and the commit, not for a round trip and
+   * whatever the event loop does in between. `text` must hold its values written out
+   * ({@link sqlLiteral}). Returns the rows `text` answered.
    */
   async commitWith(text: string): Promise<Record<string, unknown>[]> {
     if (!this.postgres) throw new Error('commitWith is for PostgreSQL');
-    if (this.ended || this.committed) throw new Error('The transaction of this statement has already ended');
-    const results = (await (this.driver as PgConnection).query({ text: `${text};\ncommit`, values: [] })) as unknown as { rows: Record<string, unknown>[] }[];
-    this.committedBy = 'statement';
-    return results[0].rows;
+    this.assertOpen();
+    const results = await this.simple([...this.opening(), ...this.deferred.splice(0), text, 'commit']);
+    this.committedHere = true;
+    return results[results.length - 2].rows;
+  }
+
+  /** @internal Commits: the deferred statements and COMMIT in one round trip. */
+  async finish(): Promise<void> {
+    if (this.committedHere) return;
+    if (!this.postgres) {
+      if (this.begun) this.control('commit');
+    } else if (this.begun || this.deferred.length) {
+      await this.simple([...this.opening(), ...this.deferred.splice(0), 'commit']);
+    }
+    this.committedHere = true;
+  }
+
+  /** @internal Rolls back whatever was sent; what was only queued is dropped. */
+  async abort(): Promise<void> {
+    this.deferred.length = 0;
+    if (this.begun && !this.committedHere) {
+      if (this.postgres) await this.simple(['rollback']);
+      else this.control('rollback');
+    }
+  }
+
+  private opening(): string[] {
+    if (this.begun) return [];
+    this.begun = true;
+    return ['begin'];
+  }
+
+  private control(statement: 'begin' | 'commit' | 'rollback'): void {
+    (this.driver as SqliteConnection).prepare(statement).run([]);
+  }
+
+  private async simple(statements: string[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }[]> {
+    const answer = (await (this.driver as PgConnection).query({ text: statements.join(';\n'), values: [] })) as unknown;
+    return (Array.isArray(answer) ? answer : [answer]) as { rows: Record<string, unknown>[]; rowCount: number | null }[];
   }
 }
 
-/** A value written into PostgreSQL SQL text: integers as they are, text as an escaped E'' string. */
-export function sqlLiteral(value: string | number): string {
+/**
+ * A value written into PostgreSQL SQL text: null, a boolean, a finite number, a Date (as its
+ * ISO text, which a timestamptz column reads as that instant) or text as an escaped E'' string
+ * (backslashes and quotes doubled, safe whatever standard_conforming_strings says).
+ */
+export function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
     return String(value);
   }
-  return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  if (typeof value === 'bigint') return value.toString();
+  const text = value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : null;
+  if (text === null) throw new Error(`cannot write a ${typeof value} into SQL`);
+  if (text.includes('\0')) throw new Error('text with U+0000 cannot be stored');
+  return `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** PostgreSQL: `text` with each `?` outside quotes replaced by its value written out. */
+export function formatSql(text: string, params: readonly unknown[]): string {
+  let out = '';
+  let n = 0;
+  let quote: string | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') {
+      if (n >= params.length) throw new Error('more placeholders than values');
+      out += sqlLiteral(params[n++]);
+    } else {
+      out += ch;
+    }
+  }
+  if (n !== params.length) throw new Error('more values than placeholders');
+  return out;
+}
+
+/**
+ * A statement whose answer nobody waits for: in a hand-run PostgreSQL transaction it goes out
+ * with the COMMIT (see {@link SqlTransaction}); anywhere else it runs now.
+ */
+export async function deferSql(target: SqlTarget, text: string, params: readonly unknown[] = []): Promise<void> {
+  if (target instanceof SqlTransaction) return target.defer(text, params);
+  await sql(target, text, params, 'run');
 }
 
 /** Where a statement runs: an EntityManager (its transaction, if any) or a hand-run transaction. */
@@ -98,10 +214,7 @@ export type SqlTarget = EntityManager | SqlTransaction;
 export function sql<T = Record<string, unknown>[]>(target: SqlTarget, text: string, params?: readonly unknown[], method?: 'all'): Promise<T>;
 export function sql(target: SqlTarget, text: string, params: readonly unknown[], method: 'run'): Promise<RunResult>;
 export async function sql(target: SqlTarget, text: string, params: readonly unknown[] = [], method: SqlMethod = 'all'): Promise<unknown> {
-  if (target instanceof SqlTransaction) {
-    if (target.isEnded) throw new Error('The transaction of this statement has already ended');
-    return target.postgres ? runPg(target.driver as PgConnection, text, params, method) : runSqlite(target.driver as SqliteConnection, text, params, method);
-  }
+  if (target instanceof SqlTransaction) return target.run(text, params, method);
   const em = target;
   const connection = em.getConnection() as AbstractSqlConnection;
   const trx = em.getTransactionContext<Knex.Transaction>();
@@ -128,19 +241,14 @@ export async function transaction<T>(em: EntityManager, work: (tx: SqlTransactio
   const connection = em.getConnection() as AbstractSqlConnection;
   const client = connection.getKnex().client as unknown as PoolClient & { dialect: string };
   const tx = new SqlTransaction(await client.acquireConnection(), client.dialect === 'postgresql');
-  const control = (statement: 'begin' | 'commit' | 'rollback') =>
-    tx.postgres ? (tx.driver as PgConnection).query({ text: statement, values: [] }) : (tx.driver as SqliteConnection).prepare(statement).run([]);
-  let committed = false;
   try {
-    await control('begin');
     const result = await work(tx);
-    if (!tx.committed) await control('commit');
-    committed = true;
+    await tx.finish();
     return result;
   } catch (err) {
-    if (!committed) {
+    if (!tx.committed) {
       try {
-        await control('rollback');
+        await tx.abort();
       } catch {
         // knex's pool checks this mark before handing the connection out again, and drops it.
         if (tx.postgres) (tx.driver as { __knex__disposed?: unknown }).__knex__disposed = err;

@@ -8,7 +8,7 @@ import { AuditEntry } from '../entities/index.js';
 import { invalidInput } from './errors.js';
 import type { Principal } from './principal.js';
 import { requireAdmin } from './settings.js';
-import { sql, type SqlTarget } from '../db/sql.js';
+import { deferSql, type SqlTarget } from '../db/sql.js';
 
 export type AuditResult = 'success' | 'failure';
 
@@ -40,15 +40,16 @@ export class AuditLog {
    * cost ~10× more). With `db`, inside that transaction (a success recorded with what it did).
    */
   async record(entry: AuditRecord, db?: SqlTarget): Promise<void> {
-    await sql(db ?? this.fork(), 'insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?)', [
-        new Date(),
-        entry.actor?.slice(0, 64) ?? null,
-        entry.action,
-        entry.target?.slice(0, 128) ?? null,
-        entry.ip?.slice(0, 64) ?? null,
-        entry.result,
-        entry.detail == null ? null : JSON.stringify(entry.detail),
-      ], 'run');
+    // Inside a journal transaction it goes out with the COMMIT (server/db/sql.ts).
+    await deferSql(db ?? this.fork(), 'insert into audit_log (at, actor, action, target, ip, result, detail) values (?, ?, ?, ?, ?, ?, ?)', [
+      new Date(),
+      entry.actor?.slice(0, 64) ?? null,
+      entry.action,
+      entry.target?.slice(0, 128) ?? null,
+      entry.ip?.slice(0, 64) ?? null,
+      entry.result,
+      entry.detail == null ? null : JSON.stringify(entry.detail),
+    ]);
   }
 
   /** Newest first; admin only. */

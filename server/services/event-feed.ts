@@ -10,7 +10,7 @@
  *   subscriber on instance A thereby receives the events of a job run by instance B.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { sql, type SqlTarget } from '../db/sql.js';
+import { deferSql, type SqlTarget } from '../db/sql.js';
 import pg from 'pg';
 import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 
@@ -183,7 +183,8 @@ export class PgFeed implements EventFeed {
       wire.ref = { projectId: message.events[0].projectId, from: Math.min(...seqs), to: Math.max(...seqs) };
       payload = JSON.stringify(wire);
     }
-    await sql(db, 'select pg_notify(?, ?)', [EVENTS_CHANNEL, payload]);
+    // Goes out with the COMMIT in a journal transaction (server/db/sql.ts).
+    await deferSql(db, 'select pg_notify(?, ?)', [EVENTS_CHANNEL, payload]);
   }
 
   afterCommit(): void {}

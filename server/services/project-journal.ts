@@ -6,7 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
-import { sql, sqlLiteral, SqlTransaction, transaction, type SqlTarget } from '../db/sql.js';
+import { deferSql, sql, sqlLiteral, SqlTransaction, transaction, type SqlTarget } from '../db/sql.js';
 import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import { readProject } from './project-rows.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
@@ -306,10 +306,13 @@ export class JournalTx {
       }
       return;
     }
-    const rows = await this.execute<Record<string, number | string>[]>(
-      upsert(owners.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')),
-      owners.flatMap((owner) => [owner, ...deltas.get(owner)!]),
-    );
+    const values = owners.flatMap((owner) => [owner, ...deltas.get(owner)!]);
+    if (!this.guards.length) {
+      // Nothing to check (a run's progress, a cancel): it goes with the COMMIT on PostgreSQL.
+      await deferSql(this.db, upsert(owners.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')), values);
+      return;
+    }
+    const rows = await this.execute<Record<string, number | string>[]>(upsert(owners.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')), values);
     for (const guard of this.guards) guard.check(totalsOf(rows));
   }
 
@@ -318,19 +321,19 @@ export class JournalTx {
     for (const { project, before } of this.loaded.values()) {
       const now = mutableColumns(project);
       if (sameColumns(now, before)) continue;
-      await this.execute(
+      await deferSql(
+        this.db,
         `update projects set status = ?, assigned_ip = ?, details = ?, last_seq = ?, updated_at = ?, completed_steps = ?,
                 claimed_by = ?, pending_action = ?, attempt = ? where id = ?`,
         [...now, project.id],
-        'run',
       );
     }
     const events = [...this.touched.values()].flatMap((t) => t.events);
     if (events.length) {
-      await this.execute(
+      await deferSql(
+        this.db,
         `insert into provision_events (project_id, seq, at, kind, status, message, data) values ${events.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
         events.flatMap((e) => [e.projectId, e.seq, e.at, e.kind, e.status, e.message, e.data == null ? null : JSON.stringify(e.data)]),
-        'run',
       );
     }
     const messages: FeedMessage[] = [];

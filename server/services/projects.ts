@@ -31,7 +31,7 @@ import type { QuotaService } from './quotas.js';
 import { assertAcceptingOrders } from './settings.js';
 import { orderSize } from './sizing.js';
 import type { WorkloadPool } from './workload-pool.js';
-import { sql } from '../db/sql.js';
+import { deferSql } from '../db/sql.js';
 
 /** What the provisioning rules need from the background workers (the dispatcher). */
 export interface ProvisionQueue {
@@ -210,10 +210,14 @@ export class ProjectService {
       await this.pool.allocate(tx.db, spec.infra.type, spec.hostCount, project.id, owner);
       tx.guardUsage(this.quotas.guard(limits, owner, size));
       if (idempotency) {
-        await sql(tx.db,
-            'insert into idempotency_keys (owner, key, request_hash, project_id, created_at) values (?, ?, ?, ?, ?)',
-            [who.username, idempotency.key, idempotency.hash, project.id, now], 'run'
-          );
+        // Goes out with the COMMIT on PostgreSQL; a key taken meanwhile fails the commit (23505).
+        await deferSql(tx.db, 'insert into idempotency_keys (owner, key, request_hash, project_id, created_at) values (?, ?, ?, ?, ?)', [
+          who.username,
+          idempotency.key,
+          idempotency.hash,
+          project.id,
+          now,
+        ]);
       }
       await this.audit.record(
         { actor: who.username, action: 'provision', target: `project:${project.id}`, ip: who.ip, result: 'success', detail: { serviceName: project.serviceName, owner: project.owner } },

@@ -6,9 +6,29 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditEntry } from '../../server/entities/index.js';
-import { sql, transaction, type SqlTransaction } from '../../server/db/sql.js';
+import { deferSql, formatSql, sql, sqlLiteral, transaction, type SqlTransaction } from '../../server/db/sql.js';
 import { backendsFor } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('values written into PostgreSQL text', () => {
+  it('writes literals that cannot end their string', () => {
+    expect(sqlLiteral(null)).toBe('NULL');
+    expect(sqlLiteral(true)).toBe('TRUE');
+    expect(sqlLiteral(-12.5)).toBe('-12.5');
+    expect(sqlLiteral("it's")).toBe("E'it''s'");
+    expect(sqlLiteral('a\\b')).toBe("E'a\\\\b'");
+    expect(sqlLiteral(new Date('2026-01-02T03:04:05.678Z'))).toBe("E'2026-01-02T03:04:05.678Z'");
+    expect(() => sqlLiteral(Number.NaN)).toThrow();
+    expect(() => sqlLiteral({})).toThrow();
+    expect(() => sqlLiteral('nul\u0000')).toThrow();
+  });
+
+  it('fills placeholders outside quotes only, and counts them', () => {
+    expect(formatSql("select ?, '?', ? from t where x = ?", [1, 'a', null])).toBe("select 1, '?', E'a' from t where x = NULL");
+    expect(() => formatSql('select ?', [])).toThrow();
+    expect(() => formatSql('select 1', [1])).toThrow();
+  });
+});
 
 for (const backend of await backendsFor('plain SQL helper')) {
   describe(`sql() (${backend})`, () => {
@@ -90,6 +110,31 @@ for (const backend of await backendsFor('plain SQL helper')) {
       ).rejects.toThrow();
       expect(await count()).toBe(1);
       await transaction(em, async (tx) => sql(tx, 'select 1 as one'));
+    });
+
+    it('statements deferred to the commit are stored with their values intact, and a failing one undoes the transaction', async () => {
+      const em = server.app.orm.em.fork();
+      const nasty = String.raw`back\slash \' quote ' double '' E'x' ? $1 ; commit; --`;
+      const at = new Date('2026-01-02T03:04:05.678Z');
+      await transaction(em, async (tx) => {
+        await sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [at, 'sql-defer', 'now', 'success'], 'run');
+        await deferSql(tx, 'insert into audit_log (at, actor, action, target, result, detail) values (?, ?, ?, ?, ?, ?)', [at, 'sql-defer', 'later', nasty, 'success', JSON.stringify({ s: nasty })]);
+      });
+      const rows = await sql(em, 'select action, target, at from audit_log where actor = ? order by id', ['sql-defer']);
+      expect(rows.map((r) => r.action)).toEqual(['now', 'later']);
+      expect(rows[1].target).toBe(nasty);
+      const entry = await server.app.orm.em.fork().findOneOrFail(AuditEntry, { actor: 'sql-defer', action: 'later' });
+      expect(entry.at.toISOString()).toBe(at.toISOString());
+      expect(entry.detail).toEqual({ s: nasty });
+
+      await expect(
+        transaction(em, async (tx) => {
+          await sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-defer', 'undone', 'success'], 'run');
+          // Not null: the deferred statement fails when the commit goes out.
+          await deferSql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-defer', null, 'success']);
+        }),
+      ).rejects.toThrow();
+      expect((await sql(em, 'select action from audit_log where actor = ?', ['sql-defer'])).map((r) => r.action)).toEqual(['now', 'later']);
     });
   });
 }
