@@ -347,39 +347,102 @@ export class JournalTx {
   }
 }
 
+/** One queued journal transaction (SQLite group commit). */
+interface Queued {
+  fn: (tx: JournalTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** At most this many queued transactions share one SQLite commit (bounds the event-loop stall). */
+const MAX_GROUP = 32;
+
 export class ProjectJournal {
   private readonly postgres: boolean;
-  private readonly synchronousDriver: boolean;
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue: Queued[] = [];
+  private draining = false;
 
   constructor(
     private readonly orm: Orm,
     private readonly feed: EventFeed,
   ) {
     this.postgres = backendOf(orm) === 'postgresql';
-    this.synchronousDriver = !this.postgres;
   }
 
   /** Runs `fn` in one transaction; listeners hear of its changes only once it committed. */
   async transact<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager = this.orm.em.fork()): Promise<T> {
-    if (this.synchronousDriver) return this.oneAtATime(() => this.run(fn, em));
-    return this.run(fn, em);
+    if (this.postgres || em.getTransactionContext()) return this.run(fn, em);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.scheduleGroup();
+    });
   }
 
   /**
-   * better-sqlite3 answers synchronously, so many jobs' transactions would run back to back as
-   * one long chain of promise continuations while HTTP requests and timers wait for all of them.
-   * SQLite runs one transaction at a time anyway (one connection); here they also take turns
-   * with the event loop: each starts in a later turn than the one before it.
+   * SQLite: journal transactions wait in a queue and run in groups, each group one SQLite
+   * transaction with a savepoint per queued transaction (group commit).
+   * - One commit, and so one WAL sync, serves the whole group; the sync was the largest single
+   *   cost of an order on SQLite (docs/BENCHMARKS.md).
+   * - A transaction that fails rolls back to its savepoint; the others in the group go on, and
+   *   none is answered before the group's COMMIT.
+   * - better-sqlite3 answers synchronously, so a group runs as one chain of promise
+   *   continuations while HTTP requests and timers wait: groups take turns with the event loop
+   *   (the next starts in a later turn) and hold at most {@link MAX_GROUP} transactions.
+   * SQLite runs one writer at a time anyway (one connection); what the queue changes is only
+   * how many commits that takes.
    */
-  private oneAtATime<T>(task: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((resolve) => (release = resolve));
-    return previous
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(task)
-      .finally(release);
+  private scheduleGroup(): void {
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => {
+      void this.runGroup().finally(() => {
+        this.draining = false;
+        if (this.queue.length) this.scheduleGroup();
+      });
+    });
+  }
+
+  private async runGroup(): Promise<void> {
+    const group = this.queue.splice(0, MAX_GROUP);
+    const outcomes: ({ ok: true; result: unknown; messages: FeedMessage[] } | { ok: false; err: unknown })[] = [];
+    try {
+      await transaction(this.orm.em, async (db) => {
+        for (const item of group) {
+          await sql(db, 'savepoint journal_item', [], 'run');
+          try {
+            const { result, messages } = await this.work(item.fn, db);
+            await sql(db, 'release journal_item', [], 'run');
+            outcomes.push({ ok: true, result, messages });
+          } catch (err) {
+            await sql(db, 'rollback to journal_item', [], 'run');
+            await sql(db, 'release journal_item', [], 'run');
+            outcomes.push({ ok: false, err });
+          }
+        }
+      });
+    } catch (err) {
+      // The group's COMMIT (or a savepoint) failed: nothing of it was stored.
+      for (const item of group) item.reject(err);
+      return;
+    }
+    group.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (!outcome.ok) return item.reject(outcome.err);
+      for (const message of outcome.messages) this.feed.afterCommit(message);
+      item.resolve(outcome.result);
+    });
+  }
+
+  /** One journal transaction's work: `fn`, then its writes, its messages, last the usage totals. */
+  private async work<T>(fn: (tx: JournalTx) => Promise<T>, db: SqlTarget): Promise<{ result: T; messages: FeedMessage[] }> {
+    const tx = new JournalTx(db, this.postgres);
+    const result = await fn(tx);
+    const messages = await tx.finish();
+    for (const message of messages) await this.feed.publishInTransaction(db, message);
+    // Last: the usage rows are shared by every order (the portal row by all of them) and
+    // stay locked from here to the commit.
+    await tx.settleUsage();
+    return { result, messages };
   }
 
   /**
@@ -405,16 +468,7 @@ export class ProjectJournal {
   }
 
   private async run<T>(fn: (tx: JournalTx) => Promise<T>, em: EntityManager): Promise<T> {
-    const work = async (db: SqlTarget) => {
-      const tx = new JournalTx(db, this.postgres);
-      const result = await fn(tx);
-      const messages = await tx.finish();
-      for (const message of messages) await this.feed.publishInTransaction(db, message);
-      // Last: the usage rows are shared by every order (the portal row by all of them) and
-      // stay locked from here to the commit.
-      await tx.settleUsage();
-      return { result, messages };
-    };
+    const work = (db: SqlTarget) => this.work(fn, db);
     // Inside a caller's transaction: a savepoint, the ORM's way. Otherwise a transaction run by
     // hand on one connection (server/db/sql.ts): the journal writes and reads with plain SQL,
     // and the ORM's and knex's transaction machinery cost more than an order's statements.
