@@ -40,10 +40,13 @@ export interface EventFeed {
   publishInTransaction(db: SqlTarget, message: FeedMessage): Promise<void>;
   /** Called after the transaction committed. */
   afterCommit(message: FeedMessage): void;
-  /** Tells every instance that a job may be waiting. */
-  announceJobs(): Promise<void>;
   /** Tells every instance (the one running the project acts) to stop a job. */
   sendControl(message: ControlMessage): Promise<void>;
+  /**
+   * Jobs may be waiting that this instance did not hear of: after the feed reconnected, or on a
+   * `hcmp_jobs` notification (sent by instances of earlier versions). New jobs themselves are
+   * announced by their change to PENDING or DELETING (runners/dispatcher.ts).
+   */
   onJobs(listener: () => void): void;
   onControl(listener: (message: ControlMessage) => void): void;
   /** Tells every instance that a token was logged out. */
@@ -101,10 +104,6 @@ export class LocalFeed implements EventFeed {
 
   afterCommit(message: FeedMessage): void {
     deliver(this.bus, message);
-  }
-
-  async announceJobs(): Promise<void> {
-    for (const l of this.jobListeners) l();
   }
 
   async sendControl(message: ControlMessage): Promise<void> {
@@ -188,10 +187,6 @@ export class PgFeed implements EventFeed {
   }
 
   afterCommit(): void {}
-
-  async announceJobs(): Promise<void> {
-    await this.notify(JOBS_CHANNEL, '');
-  }
 
   async sendControl(message: ControlMessage): Promise<void> {
     await this.notify(CONTROL_CHANNEL, JSON.stringify(message));
