@@ -58,6 +58,7 @@ export class SqlTransaction {
   private begun = false;
   private committedHere = false;
   private readonly deferred: string[] = [];
+  private readonly pending: { text: string; params: readonly unknown[]; method: SqlMethod; resolve: (value: unknown) => void; reject: (err: unknown) => void }[] = [];
 
   /** @internal */
   constructor(
@@ -83,18 +84,54 @@ export class SqlTransaction {
     if (this.ended || this.committedHere) throw new Error('The transaction of this statement has already ended');
   }
 
-  /** @internal Runs one statement now (PostgreSQL: with the BEGIN in front when it is the first). */
-  async run(text: string, params: readonly unknown[], method: SqlMethod): Promise<unknown> {
-    this.assertOpen();
-    if (!this.postgres) {
-      if (!this.begun) this.control('begin');
-      this.begun = true;
-      return runSqlite(this.driver as SqliteConnection, text, params, method);
+  /**
+   * @internal Runs one statement. On PostgreSQL, statements issued in the same turn of the event
+   * loop (before any of them is awaited) go out together in one message, with the BEGIN in front
+   * when they are the first: `const a = sql(tx, …); const b = await sql(tx, …); await a;` is one
+   * round trip.
+   */
+  run(text: string, params: readonly unknown[], method: SqlMethod): Promise<unknown> {
+    try {
+      this.assertOpen();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (this.begun) return runPg(this.driver as PgConnection, text, params, method);
-    this.begun = true;
-    const [, result] = await this.simple([`begin`, formatSql(text, params)]);
-    return method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) };
+    if (!this.postgres) {
+      try {
+        if (!this.begun) this.control('begin');
+        this.begun = true;
+        return Promise.resolve(runSqlite(this.driver as SqliteConnection, text, params, method));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ text, params, method, resolve, reject });
+      if (this.pending.length === 1) queueMicrotask(() => void this.send());
+    });
+  }
+
+  /** Sends the statements issued since the last message (see {@link run}). */
+  private async send(): Promise<void> {
+    const batch = this.pending.splice(0);
+    if (!batch.length) return;
+    const opening = this.opening();
+    try {
+      if (batch.length === 1 && opening.length === 0) {
+        const [only] = batch;
+        only.resolve(await runPg(this.driver as PgConnection, only.text, only.params, only.method));
+        return;
+      }
+      const texts = batch.map((b) => formatSql(b.text, b.params));
+      const results = await this.simple([...opening, ...texts]);
+      batch.forEach((b, i) => {
+        const result = results[opening.length + i];
+        b.resolve(b.method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) });
+      });
+    } catch (err) {
+      // One failed: the ones after it in the message did not run, and the transaction is lost.
+      for (const b of batch) b.reject(err);
+    }
   }
 
   /** @internal Queues a statement to go with the COMMIT (PostgreSQL); runs it now on SQLite. */
@@ -135,6 +172,7 @@ export class SqlTransaction {
   /** @internal Rolls back whatever was sent; what was only queued is dropped. */
   async abort(): Promise<void> {
     this.deferred.length = 0;
+    for (const b of this.pending.splice(0)) b.reject(new Error('The transaction of this statement was rolled back'));
     if (this.begun && !this.committedHere) {
       if (this.postgres) await this.simple(['rollback']);
       else this.control('rollback');

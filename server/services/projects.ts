@@ -168,16 +168,16 @@ export class ProjectService {
 
   private async createProject(em: EntityManager, who: Principal, raw: unknown, idempotency: { key: string; hash: string } | null): Promise<Project> {
     const owner = await this.ownerFor(em, who, raw);
-    const limits = await this.quotas.orderLimits(em, owner);
-    assertAcceptingOrders(limits);
     const spec = parseProvisionInput(raw, this.catalog, owner);
     const size = orderSize(spec.config, this.catalog);
     const now = new Date();
-    // One transaction: the project with its first two events, its hosts, the idempotency key,
-    // the audit entry, and last the usage totals, checked against the quota and portal limits.
+    // One transaction: the limits read, the project with its first two events, its hosts, the
+    // idempotency key, the audit entry, and last the usage totals, checked against the limits.
     const project = await this.journal.transact(async (tx) => {
-      // The INSERT comes first, so on SQLite the transaction holds the write lock from its
-      // first statement on (no beginAllocation needed).
+      // Issued together: on PostgreSQL the limits read, BEGIN and the INSERT are one message
+      // (server/db/sql.ts). A failure of that message surfaces from tx.create first.
+      const limitsRead = this.quotas.orderLimits(tx.db, owner);
+      limitsRead.catch(() => undefined);
       const project = await tx.create(
         {
           serviceName: spec.serviceName,
@@ -207,6 +207,8 @@ export class ProjectService {
         { kind: 'status', status: 'PENDING' },
         { kind: 'log', message: this.catalog.provisioning.allocationLog },
       );
+      const limits = await limitsRead;
+      assertAcceptingOrders(limits);
       await this.pool.allocate(tx.db, spec.infra.type, spec.hostCount, project.id, owner);
       tx.guardUsage(this.quotas.guard(limits, owner, size));
       if (idempotency) {

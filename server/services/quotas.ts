@@ -15,7 +15,7 @@ import { PORTAL_USAGE_OWNER, User } from '../entities/index.js';
 import { DomainError } from './errors.js';
 import { usageOf, type PortalUsage } from './settings.js';
 import type { OrderSize } from './sizing.js';
-import { sql } from '../db/sql.js';
+import { sql, type SqlTarget } from '../db/sql.js';
 
 export interface Quota {
   hosts: number;
@@ -95,7 +95,7 @@ export class QuotaService {
    * What an order of `owner` must stay within, and whether orders are accepted at all: one
    * plain query for the settings row and the owner's limits (on every order).
    */
-  async orderLimits(em: EntityManager, owner: string): Promise<OrderLimits> {
+  async orderLimits(db: SqlTarget, owner: string): Promise<OrderLimits> {
     const [row]: {
       maintenance_mode: number | boolean;
       system_notice: string;
@@ -106,7 +106,7 @@ export class QuotaService {
       max_cpu: number | null;
       max_ram: number | null;
       max_disk: number | null;
-    }[] = await sql(em,
+    }[] = await sql(db,
       `select s.maintenance_mode, s.system_notice, s.max_vcpu, s.max_memory, u.role, u.max_vms, u.max_cpu, u.max_ram, u.max_disk
          from settings s left join users u on u.username = ? where s.id = 1`,
       [owner], 'all'
