@@ -112,6 +112,28 @@ for (const backend of await backendsFor('plain SQL helper')) {
       await transaction(em, async (tx) => sql(tx, 'select 1 as one'));
     });
 
+    it('statements issued in the same turn come back each with its own answer, and fail together', async () => {
+      const em = server.app.orm.em.fork();
+      const answers = await transaction(em, async (tx) => {
+        const a = sql(tx, 'select ? as v', ['first']);
+        const b = sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-batch', 'kept', 'success'], 'run');
+        const c = sql(tx, 'select count(*) as n from audit_log where actor = ?', ['sql-batch']);
+        return Promise.all([a, b, c]);
+      });
+      expect(answers[0]).toEqual([{ v: 'first' }]);
+      expect(answers[1]).toEqual({ affectedRows: 1 });
+      expect(Number((answers[2] as { n: number }[])[0].n)).toBe(1);
+      await expect(
+        transaction(em, async (tx) => {
+          const ok = sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-batch', 'undone', 'success'], 'run');
+          const bad = sql(tx, 'insert into no_such_table (x) values (?)', [1], 'run');
+          await Promise.allSettled([ok, bad]);
+          await bad;
+        }),
+      ).rejects.toThrow();
+      expect((await sql(em, 'select action from audit_log where actor = ?', ['sql-batch'])).map((r) => r.action)).toEqual(['kept']);
+    });
+
     it('statements deferred to the commit are stored with their values intact, and a failing one undoes the transaction', async () => {
       const em = server.app.orm.em.fork();
       const nasty = String.raw`back\slash \' quote ' double '' E'x' ? $1 ; commit; --`;
