@@ -147,8 +147,9 @@ export class JournalTx {
   /**
    * The journal writes with plain SQL, not through the ORM's unit of work: a flush cost ~250 µs
    * per statement where the statement costs 20-40 µs (docs/BENCHMARKS.md), and every order and
-   * every runner step goes through here. `em` is the transaction, for the other services'
-   * statements inside it.
+   * every runner step goes through here. `db` is the transaction (a hand-run one, or an
+   * EntityManager's when the caller had one), for the other services' statements inside it;
+   * only plain SQL (server/db/sql.ts) runs there.
    */
   constructor(
     readonly db: SqlTarget,

@@ -1,8 +1,9 @@
 /**
- * The workload pool: hosts that runners take and give back. Taking is atomic: on PostgreSQL
- * under a transaction-scoped advisory lock per infrastructure, on SQLite by the single
- * connection that runs every transaction in turn. A host row holds at most one project, and
- * the update only takes rows still `available`, so a host is never given twice.
+ * The workload pool: hosts that runners take and give back. Taking is one UPDATE of free rows:
+ * on PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED (concurrent orders take other
+ * hosts without waiting), on SQLite the single connection runs one writer at a time. A host row
+ * holds at most one project, and the update only takes rows still `available`, so a host is
+ * never given twice.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { WorkloadHostSeed } from '../config/index.js';
