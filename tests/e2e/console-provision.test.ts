@@ -149,8 +149,12 @@ describe.skipIf(!browserAvailable('console provisioning'))('designing and provis
     await page.getByTestId('run-keep-watching').click();
     await expect.poll(() => page.getByTestId('run-line').count()).toBeGreaterThanOrEqual(3);
     expect(await page.getByTestId('run-success').count()).toBe(0);
-    const before = await shownSeqs(page);
-    const stored = await page.evaluate((key) => JSON.parse(sessionStorage.getItem(key) ?? 'null'), RUN_KEY);
+    // Both read in one turn of the page: the run goes on, and a line arriving between two reads
+    // would make them disagree (seen in CI once the server answered faster).
+    const { before, stored } = await page.evaluate((key) => {
+      const lines = [...document.querySelectorAll('[data-testid="run-line"]')].map((l) => Number(l.getAttribute('data-seq')));
+      return { before: lines, stored: JSON.parse(sessionStorage.getItem(key) ?? 'null') as { lastSeq: number; projectId: number } };
+    }, RUN_KEY);
     expect(stored.lastSeq).toBe(before[before.length - 1]);
 
     await page.reload();
