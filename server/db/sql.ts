@@ -66,10 +66,6 @@ export class SqlTransaction {
     readonly postgres: boolean,
   ) {}
 
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
   /** @internal Whether the COMMIT was sent (by {@link commitWith} or {@link finish}). */
   get committed(): boolean {
     return this.committedHere;
@@ -216,6 +212,16 @@ export function sqlLiteral(value: unknown): string {
 
 /** PostgreSQL: `text` with each `?` outside quotes replaced by its value written out. */
 export function formatSql(text: string, params: readonly unknown[]): string {
+  const out = replacePlaceholders(text, (i) => {
+    if (i >= params.length) throw new Error('more placeholders than values');
+    return sqlLiteral(params[i]);
+  });
+  if (out.count !== params.length) throw new Error('more values than placeholders');
+  return out.text;
+}
+
+/** `text` with its n-th `?` outside quotes (from 0) replaced by `replace(n)`, and how many there were. */
+function replacePlaceholders(text: string, replace: (index: number) => string): { text: string; count: number } {
   let out = '';
   let n = 0;
   let quote: string | null = null;
@@ -227,14 +233,12 @@ export function formatSql(text: string, params: readonly unknown[]): string {
       quote = ch;
       out += ch;
     } else if (ch === '?') {
-      if (n >= params.length) throw new Error('more placeholders than values');
-      out += sqlLiteral(params[n++]);
+      out += replace(n++);
     } else {
       out += ch;
     }
   }
-  if (n !== params.length) throw new Error('more values than placeholders');
-  return out;
+  return { text: out, count: n };
 }
 
 /**
@@ -322,22 +326,7 @@ const numberedTexts = new Map<string, string>();
 function numbered(text: string): string {
   let out = numberedTexts.get(text);
   if (out !== undefined) return out;
-  out = '';
-  let n = 0;
-  let quote: string | null = null;
-  for (const ch of text) {
-    if (quote) {
-      if (ch === quote) quote = null;
-      out += ch;
-    } else if (ch === "'" || ch === '"') {
-      quote = ch;
-      out += ch;
-    } else if (ch === '?') {
-      out += `$${++n}`;
-    } else {
-      out += ch;
-    }
-  }
+  out = replacePlaceholders(text, (i) => `$${i + 1}`).text;
   if (numberedTexts.size >= NUMBERED_CACHE_SIZE) numberedTexts.delete(numberedTexts.keys().next().value!);
   numberedTexts.set(text, out);
   return out;

@@ -334,14 +334,15 @@ export class Dispatcher implements ProvisionQueue {
     // the old job has met the fence and let go.
     const running = [...this.active.keys()];
     return journal.transact(async (tx) => {
-      const rows: { id: number }[] = await sql(tx.db,
+      const rows: { id: number }[] = await sql(
+        tx.db,
         // SQLite is told which index to use: without statistics it picks projects_claimed_by_idx
         // (claimed_by is null on every finished project too) and walks the whole history.
         `select id from projects${this.postgres ? '' : ' indexed by projects_status_id_idx'} where claimed_by is null and status in ('PENDING', 'RUNNING', 'DELETING')${
           running.length ? ` and id not in (${running.map(() => '?').join(', ')})` : ''
         }
           order by id limit 1${this.postgres ? ' for update skip locked' : ''}`,
-        running, 'all'
+        running,
       );
       if (rows.length === 0) return null;
       const project = await tx.lock(rows[0].id);

@@ -2,10 +2,10 @@
  * Quotas: each account may hold at most its hosts / vCPU / memory / disk in live projects
  * (admins are not limited), and the whole portal at most the settings' vCPU and memory.
  *
- * An order reads its limits before its transaction, without any lock ({@link
- * QuotaService.orderLimits}); the check itself runs inside the order's transaction against the
- * usage totals as the journal moves them ({@link QuotaService.guard}): the journal adds the
- * order to the portal's and the owner's totals as the transaction's last statement, the rows
+ * An order reads its limits without any lock ({@link QuotaService.orderLimits}: an order in
+ * the message that opens its transaction, a retry before it); the check itself runs inside the
+ * transaction against the usage totals as the journal moves them ({@link QuotaService.guard}):
+ * the journal adds the order to the portal's and the owner's totals as the transaction's last statement, the rows
  * stay locked until the commit, and an order that would go over rolls back. So concurrent
  * orders cannot slip past a limit together, and they wait for each other only for that last
  * statement and the commit, not for the whole order.
@@ -30,7 +30,7 @@ export interface QuotaStatus {
   used: PortalUsage;
 }
 
-/** What an order must stay within, read before its transaction. */
+/** What an order must stay within, read without a lock. */
 export interface OrderLimits {
   maintenanceMode: boolean;
   systemNotice: string;
@@ -106,10 +106,11 @@ export class QuotaService {
       max_cpu: number | null;
       max_ram: number | null;
       max_disk: number | null;
-    }[] = await sql(db,
+    }[] = await sql(
+      db,
       `select s.maintenance_mode, s.system_notice, s.max_vcpu, s.max_memory, u.role, u.max_vms, u.max_cpu, u.max_ram, u.max_disk
          from settings s left join users u on u.username = ? where s.id = 1`,
-      [owner], 'all'
+      [owner],
     );
     if (!row) throw new Error('the settings row is missing');
     return {

@@ -159,9 +159,10 @@ export async function applyAdminSettings(em: EntityManager, patch: AdminSettings
  * journal keeps (one row read, whatever the history's size); optionally of one owner.
  */
 export async function liveUsageOf(em: EntityManager, owner?: string): Promise<Omit<PortalUsage, 'totalProjects'>> {
-  const rows: Record<string, number | string | null>[] = await sql(em,
+  const rows: Record<string, number | string | null>[] = await sql(
+    em,
     'select live_projects, hosts, vcpu, memory_gb, disk_gb from usage_totals where owner = ?',
-    [owner ?? PORTAL_USAGE_OWNER], 'all'
+    [owner ?? PORTAL_USAGE_OWNER],
   );
   const row = rows[0];
   const n = (v: number | string | null | undefined) => Number(v ?? 0);

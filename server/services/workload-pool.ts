@@ -91,7 +91,8 @@ export class WorkloadPool {
    * back counts as taken for orders running at that moment. SQLite runs one writer at a time.
    */
   async allocate(db: SqlTarget, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
-    const taken: { id: number; vm_name: string; ip_address: string }[] = await sql(db,
+    const taken: { id: number; vm_name: string; ip_address: string }[] = await sql(
+      db,
       this.postgres
         ? // Materialized: evaluated once. Inlined as a subquery, PostgreSQL may run it again per
           // row it updates, and with SKIP LOCKED each run finds other rows (a test caught 254 hosts
@@ -103,7 +104,7 @@ export class WorkloadPool {
         : `update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
             where status = 'available' and id in (select id from workload_pool where infra = ? and status = 'available' order by id limit ?)
             returning id, vm_name, ip_address`,
-      this.postgres ? [infra, count, projectId, owner, new Date()] : [projectId, owner, new Date(), infra, count], 'all'
+      this.postgres ? [infra, count, projectId, owner, new Date()] : [projectId, owner, new Date(), infra, count],
     );
     if (taken.length < count) throw new PoolExhaustedError(count, (await this.countFree(db, infra)) + taken.length);
     return taken.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address })).sort((x, y) => x.id - y.id);
@@ -129,9 +130,10 @@ export class WorkloadPool {
    */
   async summary(em: EntityManager, caller: Principal | null): Promise<PoolSummary[]> {
     requireCaller(caller);
-    const rows: { infra: string; status: string; n: number | string }[] = await sql(em,
+    const rows: { infra: string; status: string; n: number | string }[] = await sql(
+      em,
       `select infra, status, count(*) as n from workload_pool group by infra, status`,
-      [], 'all'
+      [],
     );
     const byInfra = new Map<InfraType, PoolSummary>(
       INFRA_TYPES.map((infra) => [infra, { infra, total: 0, available: 0, provisioning: 0, assigned: 0 }]),
