@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
@@ -18,7 +17,8 @@ import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js'
 import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { formatGraphQLError } from './graphql/errors.js';
-import { limitRules, operationLimitsPlugin, refuseHttpSubscriptions } from './graphql/limits.js';
+import { registerGraphQLHttp } from './graphql/http.js';
+import { limitRules, operationLimitsPlugin } from './graphql/limits.js';
 import { noStorePlugin } from './graphql/no-store.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHttpSecurity } from './http-security.js';
@@ -199,8 +199,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // The landing page loads Apollo's sandbox from an external CDN, which our CSP forbids.
       // Cache-Control is always no-store (graphql/no-store.ts) instead of Apollo's per-field
       // cache-hint plugin; inline traces are for federated subgraphs, which this is not.
+      // Shutdown is close() below (SIGTERM in main.ts): Apollo must not close Fastify on a signal
+      // by itself, racing the requests still being answered.
+      stopOnTerminationSignals: false,
       plugins: [
-        fastifyApolloDrainPlugin(http),
         operationLimitsPlugin(schema, config.graphql.maxComplexity),
         ApolloServerPluginLandingPageDisabled(),
         ApolloServerPluginCacheControlDisabled(),
@@ -209,9 +211,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ],
     });
     await apollo.start();
-    refuseHttpSubscriptions(http, config.graphql.maxTokens);
-    await http.register(fastifyApollo(apollo), {
+    registerGraphQLHttp(http, apollo, {
       path: '/graphql',
+      maxTokens: config.graphql.maxTokens,
       context: async (request) => {
         try {
           return await buildContext(services, request.headers.authorization, request.ip);
@@ -282,6 +284,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await Promise.race([http.close(), grace]);
         clearTimeout(timer);
         http.server.closeAllConnections();
+        await apollo.stop();
         // 2. Stop claiming; running jobs stop at their next safe point and are handed back.
         await dispatcher.close();
         await feed.close();

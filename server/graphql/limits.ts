@@ -16,13 +16,12 @@
  * Depth, alias and complexity refusals answer 400 with `extensions.code` GRAPHQL_VALIDATION_FAILED
  * and a message that names the limit; too many tokens is a GRAPHQL_PARSE_FAILED 400. Besides the
  * limits: variables and string literals holding U+0000 or nested too deeply are refused
- * (input-hygiene.ts), and over HTTP a document with a subscription ({@link refuseHttpSubscriptions}).
+ * (input-hygiene.ts), and over HTTP a document with a subscription ({@link isHttpSubscription}).
  * Batching stays off and CSRF prevention on (Apollo); the body size is Fastify's `bodyLimit`
  * over HTTP and the WebSocket server's `maxPayload` over graphql-ws (server/app.ts).
  */
 import { createRequire } from 'node:module';
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { FastifyInstance } from 'fastify';
 import {
   GraphQLError,
   Kind,
@@ -265,26 +264,21 @@ export function complexityError(
 export const SUBSCRIPTION_OVER_HTTP = 'Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql, not over HTTP.';
 
 /**
- * Over HTTP a document holding a subscription is refused (400) before Apollo sees it. Over HTTP
- * the subscription's field would run without its event (a crash), and graphql 16's own
- * SingleFieldSubscriptionsRule throws, rather than reporting, on `@include(if: $var)` at a
- * subscription's root (a 500 from validation).
+ * Whether an HTTP request's `query` holds a subscription, which is refused (400) before Apollo
+ * sees it (graphql/http.ts). Over HTTP the subscription's field would run without its event (a
+ * crash), and graphql 16's own SingleFieldSubscriptionsRule throws, rather than reporting, on
+ * `@include(if: $var)` at a subscription's root (a 500 from validation). A text that does not
+ * parse is left to Apollo, which answers the syntax error.
  */
-export function refuseHttpSubscriptions(http: FastifyInstance, maxTokens: number): void {
-  http.addHook('preHandler', async (request, reply) => {
-    if (!request.url.startsWith('/graphql')) return undefined;
-    const params = (request.method === 'GET' ? request.query : request.body) as { query?: unknown } | null | undefined;
-    const query = params?.query;
-    if (typeof query !== 'string' || !query.includes('subscription')) return undefined;
-    let document: DocumentNode;
-    try {
-      document = parse(query, { maxTokens });
-    } catch {
-      return undefined; // Apollo answers the syntax error
-    }
-    if (!document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'subscription')) return undefined;
-    return reply.status(400).send({ errors: [{ message: SUBSCRIPTION_OVER_HTTP, extensions: { code: 'BAD_REQUEST' } }] });
-  });
+export function isHttpSubscription(query: unknown, maxTokens: number): boolean {
+  if (typeof query !== 'string' || !query.includes('subscription')) return false;
+  let document: DocumentNode;
+  try {
+    document = parse(query, { maxTokens });
+  } catch {
+    return false;
+  }
+  return document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'subscription');
 }
 
 /** Apollo plugin, once the operation is parsed and validated: checks the variables and measures complexity. */
