@@ -5,7 +5,8 @@ import { bearerToken } from '../services/tokens.js';
 
 /** Per operation: its own EntityManager and the verified caller (or null). */
 export interface GraphQLContext {
-  em: EntityManager;
+  /** Forked on first use: operations that only read through plain SQL (services.readDb) never pay for it. */
+  readonly em: EntityManager;
   caller: Principal | null;
   services: Services;
   /** Address of the client, for the records that need it. */
@@ -23,5 +24,15 @@ export async function callerFromAuthorization(services: Services, authorization:
 }
 
 export async function buildContext(services: Services, authorization: unknown, clientIp?: string): Promise<GraphQLContext> {
-  return { em: services.fork(), caller: await callerFromAuthorization(services, authorization, clientIp), services, clientIp };
+  const caller = await callerFromAuthorization(services, authorization, clientIp);
+  let em: EntityManager | undefined;
+  return {
+    get em() {
+      em ??= services.fork();
+      return em;
+    },
+    caller,
+    services,
+    clientIp,
+  };
 }

@@ -108,7 +108,7 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
   const history = async (request: FastifyRequest) => {
     const caller = await callerOf(services, request);
     const { limit, status } = historyQuery(request.query, opts.maxPageSize);
-    const page = await projects.history(services.fork(), caller, { first: limit, status });
+    const page = await projects.history(services.readDb, caller, { first: limit, status });
     return page.items.map(historyItem);
   };
   app.get('/api/history', history);

@@ -29,4 +29,11 @@ export interface Services {
   metrics: MetricsSource;
   /** A fresh EntityManager for one unit of work (request, operation, job). */
   fork(): EntityManager;
+  /**
+   * The root EntityManager, as the target of plain-SQL reads outside any transaction
+   * (db/sql.ts, services/project-rows.ts): those need a connection, not a unit of work, and a
+   * fork per read cost more than the read (docs/BENCHMARKS.md, session 4). MikroORM refuses
+   * finds and flushes on it (global context), so it cannot be used for ORM work by mistake.
+   */
+  readDb: EntityManager;
 }

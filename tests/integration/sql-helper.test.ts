@@ -112,6 +112,34 @@ for (const backend of await backendsFor('plain SQL helper')) {
       await transaction(em, async (tx) => sql(tx, 'select 1 as one'));
     });
 
+    it('a statement outside an open transaction neither sees its rows nor runs inside it (SQLite: it waits for the connection)', async () => {
+      // The root EntityManager, as the read paths use it (services.readDb).
+      const root = server.app.orm.em;
+      const count = async () => Number((await sql(root, 'select count(*) as n from audit_log where actor = ?', ['sql-outside']))[0].n);
+      expect(await count()).toBe(0);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let inserted!: () => void;
+      const insertedNow = new Promise<void>((resolve) => (inserted = resolve));
+      const open = transaction(root.fork(), async (tx) => {
+        await sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-outside', 'uncommitted', 'success'], 'run');
+        inserted();
+        await held;
+        throw new Error('roll back');
+      });
+      await insertedNow;
+      let answered = false;
+      const during = count().finally(() => (answered = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // SQLite has one connection, held by the transaction: the read must wait (had it run on
+      // that connection now, it would have answered 1 at once). PostgreSQL reads on another one.
+      if (backend === 'sqlite') expect(answered).toBe(false);
+      release();
+      await expect(open).rejects.toThrow('roll back');
+      expect(await during).toBe(0);
+      expect(await count()).toBe(0);
+    });
+
     it('statements issued in the same turn come back each with its own answer, and fail together', async () => {
       const em = server.app.orm.em.fork();
       const answers = await transaction(em, async (tx) => {

@@ -17,18 +17,18 @@ export class ProjectResolver {
     complexity: pagedComplexity('first'),
   })
   async history(
-    @Ctx() { em, caller, services }: GraphQLContext,
+    @Ctx() { caller, services }: GraphQLContext,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
     @Arg('status', () => ProjectStatusEnum, { nullable: true }) status?: ProjectStatusEnum | null,
     @Arg('infra', () => InfraTypeEnum, { nullable: true }) infra?: InfraTypeEnum | null,
   ): Promise<ProjectConnectionType> {
-    return toProjectConnection(await services.projects.history(em, caller, { first, after, status, infra }));
+    return toProjectConnection(await services.projects.history(services.readDb, caller, { first, after, status, infra }));
   }
 
   @Query(() => ProjectType, { description: 'One project; another user\'s id answers NOT_FOUND' })
-  async project(@Arg('id', () => Int) id: number, @Ctx() { em, caller, services }: GraphQLContext): Promise<ProjectType> {
-    return toProjectType(await services.projects.get(em, caller, id));
+  async project(@Arg('id', () => Int) id: number, @Ctx() { caller, services }: GraphQLContext): Promise<ProjectType> {
+    return toProjectType(await services.projects.get(services.readDb, caller, id));
   }
 
   @Query(() => ProvisionEventPageType, {
