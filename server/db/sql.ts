@@ -21,12 +21,14 @@ export type SqlMethod = 'all' | 'run';
 
 export interface RunResult {
   affectedRows: number;
+  /** SQLite: the rowid of the last row inserted on the connection (RETURNING costs more there). */
+  insertId?: number;
 }
 
 interface SqliteStatement {
   reader: boolean;
   all(params: unknown[]): unknown[];
-  run(params: unknown[]): { changes: number };
+  run(params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
 }
 interface SqliteConnection {
   prepare(text: string): SqliteStatement;
@@ -340,7 +342,7 @@ function runSqlite(db: SqliteConnection, text: string, params: readonly unknown[
     return method === 'all' ? rows : { affectedRows: rows.length };
   }
   const result = statement.run(values);
-  return method === 'all' ? [] : { affectedRows: result.changes };
+  return method === 'all' ? [] : { affectedRows: result.changes, insertId: Number(result.lastInsertRowid) };
 }
 
 async function runPg(db: PgConnection, text: string, params: readonly unknown[], method: SqlMethod): Promise<unknown> {

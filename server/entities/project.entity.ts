@@ -26,7 +26,9 @@ export type InfraType = (typeof INFRA_TYPES)[number];
 @Index({ name: 'projects_owner_id_idx', properties: ['owner', 'id'] })
 @Index({ name: 'projects_status_id_idx', properties: ['status', 'id'] })
 @Index({ name: 'projects_infra_id_idx', properties: ['infra', 'id'] })
-@Index({ name: 'projects_claimed_by_idx', properties: ['claimedBy'] })
+// Only projects a runner holds: new and finished projects (claimed_by null, nearly all rows)
+// are not in it, so an order or a finished run writes no entry here (migration …20261126164745).
+@Index({ name: 'projects_claimed_by_idx', expression: 'create index projects_claimed_by_idx on projects (claimed_by) where claimed_by is not null' })
 export class Project {
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;

@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Entity, Enum, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { PROJECT_STATUSES, type ProjectStatus } from './project.entity.js';
 
 export const EVENT_KINDS = ['status', 'log', 'resources', 'error'] as const;
@@ -6,12 +6,13 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** One step of a project's history; replayed in `seq` order to any client that asks. */
 @Entity({ tableName: 'provision_events' })
+// The unique (project_id, seq) index also serves every lookup by project (its first column);
+// a second index on project_id alone only cost a write per event (migration …20261126164209).
 @Unique({ name: 'provision_events_project_seq_uq', properties: ['projectId', 'seq'] })
 export class ProvisionEvent {
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
-  @Index({ name: 'provision_events_project_idx' })
   @Property({ type: 'integer' })
   projectId!: number;
 

@@ -177,11 +177,10 @@ export class JournalTx {
     const project: Project = { ...fields, id: 0 };
     const at = new Date();
     const events = drafts.map((draft) => applyDraft(project, draft, at));
-    const [row] = await this.execute<{ id: number }[]>(
-      `insert into projects (service_name, status, assigned_ip, template_type, owner, infra, details, last_seq, created_at, updated_at,
+    const insert = `insert into projects (service_name, status, assigned_ip, template_type, owner, infra, details, last_seq, created_at, updated_at,
                              host_count, vcpu, memory_gb, disk_gb, completed_steps, claimed_by, pending_action, attempt)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
-      [
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    const values = [
         project.serviceName,
         project.status,
         project.assignedIp ?? null,
@@ -200,9 +199,11 @@ export class JournalTx {
         project.claimedBy ?? null,
         project.pendingAction ?? null,
         project.attempt,
-      ],
-    );
-    project.id = Number(row.id);
+      ];
+    // SQLite answers the new rowid with the insert itself; RETURNING there costs a second pass.
+    project.id = this.postgres
+      ? Number((await this.execute<{ id: number }[]>(`${insert} returning id`, values))[0].id)
+      : Number((await sql(this.db, insert, values, 'run')).insertId);
     for (const event of events) event.projectId = project.id;
     this.loaded.set(project.id, { project, before: mutableColumns(project) });
     // Never live before this transaction; counted in the usage totals if it is live now.

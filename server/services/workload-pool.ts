@@ -81,31 +81,46 @@ export class WorkloadPool {
   }
 
   /**
-   * Takes `count` free hosts of `infra` for a project, lowest ids first, in one statement. Must
-   * run inside a transaction (`em` is the transaction's); throws {@link PoolExhaustedError}
+   * Takes `count` free hosts of `infra` for a project, lowest ids first. Must run inside a
+   * transaction (`db` is the transaction); throws {@link PoolExhaustedError}
    * when fewer are free, which rolls the transaction back with whatever it took.
    *
    * On PostgreSQL the free rows are locked with `FOR UPDATE SKIP LOCKED`: concurrent orders take
    * different hosts without waiting for each other, and the update only takes rows still
    * `available`, so a host is never given twice. A host locked by an order that then rolls
-   * back counts as taken for orders running at that moment. SQLite runs one writer at a time.
+   * back counts as taken for orders running at that moment. SQLite runs one writer at a time,
+   * and its update also takes only rows still `available` (a shortfall there is an error).
    */
   async allocate(db: SqlTarget, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
-    const taken: { id: number; vm_name: string; ip_address: string }[] = await sql(
-      db,
-      this.postgres
-        ? // Materialized: evaluated once. Inlined as a subquery, PostgreSQL may run it again per
-          // row it updates, and with SKIP LOCKED each run finds other rows (a test caught 254 hosts
-          // taken for 3).
-          `with free as materialized (select id from workload_pool where infra = ? and status = 'available' order by id limit ? for update skip locked)
-           update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
-            where status = 'available' and id in (select id from free)
-            returning id, vm_name, ip_address`
-        : `update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
-            where status = 'available' and id in (select id from workload_pool where infra = ? and status = 'available' order by id limit ?)
-            returning id, vm_name, ip_address`,
-      this.postgres ? [infra, count, projectId, owner, new Date()] : [projectId, owner, new Date(), infra, count],
-    );
+    let taken: { id: number; vm_name: string; ip_address: string }[];
+    if (this.postgres) {
+      // Materialized: evaluated once. Inlined as a subquery, PostgreSQL may run it again per row
+      // it updates, and with SKIP LOCKED each run finds other rows (a test caught 254 hosts
+      // taken for 3).
+      taken = await sql(
+        db,
+        `with free as materialized (select id from workload_pool where infra = ? and status = 'available' order by id limit ? for update skip locked)
+         update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
+          where status = 'available' and id in (select id from free)
+          returning id, vm_name, ip_address`,
+        [infra, count, projectId, owner, new Date()],
+      );
+    } else {
+      // SQLite, one writer at a time: read the free hosts, then take them by id. Measured against
+      // one UPDATE … WHERE id IN (subquery) RETURNING (docs/BENCHMARKS.md, session 4): 20 µs
+      // against 63 µs per order with 60,000 hosts; RETURNING alone doubled the update.
+      taken = await sql(db, `select id, vm_name, ip_address from workload_pool where infra = ? and status = 'available' order by id limit ?`, [infra, count]);
+      if (taken.length) {
+        const { affectedRows } = await sql(
+          db,
+          `update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ? where status = 'available' and id in (${taken.map(() => '?').join(', ')})`,
+          [projectId, owner, new Date(), ...taken.map((h) => h.id)],
+          'run',
+        );
+        // Cannot happen inside a transaction on SQLite; refuse rather than hand out a host twice.
+        if (affectedRows !== taken.length) throw new Error(`host allocation raced: ${affectedRows} of ${taken.length} hosts taken`);
+      }
+    }
     if (taken.length < count) throw new PoolExhaustedError(count, (await this.countFree(db, infra)) + taken.length);
     return taken.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address })).sort((x, y) => x.id - y.id);
   }

@@ -5,6 +5,8 @@ import { Migration20261126072348 as M1 } from './Migration20261126072348.js';
 import { Migration20261126100440 as M2 } from './Migration20261126100440.js';
 import { Migration20261126110337 as M3 } from './Migration20261126110337.js';
 import { Migration20261126131829 as M4 } from './Migration20261126131829.js';
+import { Migration20261126164209 as M5 } from './Migration20261126164209.js';
+import { Migration20261126164745 as M6 } from './Migration20261126164745.js';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261126070422', class: M0 },
@@ -12,4 +14,6 @@ export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261126100440', class: M2 },
   { name: 'Migration20261126110337', class: M3 },
   { name: 'Migration20261126131829', class: M4 },
+  { name: 'Migration20261126164209', class: M5 },
+  { name: 'Migration20261126164745', class: M6 },
 ];
