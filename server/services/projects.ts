@@ -174,11 +174,12 @@ export class ProjectService {
     // One transaction: the limits read, the project with its first two events, its hosts, the
     // idempotency key, the audit entry, and last the usage totals, checked against the limits.
     const project = await this.journal.transact(async (tx) => {
-      // Issued together: on PostgreSQL the limits read, BEGIN and the INSERT are one message
-      // (server/db/sql.ts). A failure of that message surfaces from tx.create first.
+      // Issued together: on PostgreSQL BEGIN, the limits read, the INSERT and the update that
+      // takes the hosts are one message (server/db/sql.ts). A failure of that message surfaces
+      // from tx.create first.
       const limitsRead = this.quotas.orderLimits(tx.db, owner);
       limitsRead.catch(() => undefined);
-      const project = await tx.create(
+      const inserting = tx.create(
         {
           serviceName: spec.serviceName,
           status: 'PENDING',
@@ -207,9 +208,12 @@ export class ProjectService {
         { kind: 'status', status: 'PENDING' },
         { kind: 'log', message: this.catalog.provisioning.allocationLog },
       );
+      const hosts = this.pool.allocateForInsert(tx.db, spec.infra.type, spec.hostCount, inserting, owner);
+      hosts.catch(() => undefined);
+      const project = await inserting;
       const limits = await limitsRead;
       assertAcceptingOrders(limits);
-      await this.pool.allocate(tx.db, spec.infra.type, spec.hostCount, project.id, owner);
+      await hosts;
       tx.guardUsage(this.quotas.guard(limits, owner, size));
       if (idempotency) {
         // Goes out with the COMMIT on PostgreSQL; a key taken meanwhile fails the commit (23505).

@@ -14,6 +14,9 @@ import { requireCaller, type Principal } from './principal.js';
 import { sql, SqlTransaction, type SqlTarget } from '../db/sql.js';
 
 /** How many hosts of one infrastructure are in each state. */
+
+/** {@link WorkloadPool.allocate}'s project: the one this transaction inserted last (PostgreSQL). */
+const INSERTED_PROJECT = Symbol('the project this transaction inserted');
 export interface PoolSummary {
   infra: InfraType;
   total: number;
@@ -91,21 +94,23 @@ export class WorkloadPool {
    * back counts as taken for orders running at that moment. SQLite runs one writer at a time,
    * and its update also takes only rows still `available` (a shortfall there is an error).
    */
-  async allocate(db: SqlTarget, infra: InfraType, count: number, projectId: number, owner: string): Promise<AllocatedHost[]> {
+  async allocate(db: SqlTarget, infra: InfraType, count: number, projectId: number | typeof INSERTED_PROJECT, owner: string): Promise<AllocatedHost[]> {
     let taken: { id: number; vm_name: string; ip_address: string }[];
     if (this.postgres) {
       // Materialized: evaluated once. Inlined as a subquery, PostgreSQL may run it again per row
       // it updates, and with SKIP LOCKED each run finds other rows (a test caught 254 hosts
       // taken for 3).
+      const inserted = projectId === INSERTED_PROJECT;
       taken = await sql(
         db,
         `with free as materialized (select id from workload_pool where infra = ? and status = 'available' order by id limit ? for update skip locked)
-         update workload_pool set status = 'provisioning', project_id = ?, owner = ?, updated_at = ?
+         update workload_pool set status = 'provisioning', project_id = ${inserted ? "currval(pg_get_serial_sequence('projects', 'id'))" : '?'}, owner = ?, updated_at = ?
           where status = 'available' and id in (select id from free)
           returning id, vm_name, ip_address`,
-        [infra, count, projectId, owner, new Date()],
+        inserted ? [infra, count, owner, new Date()] : [infra, count, projectId, owner, new Date()],
       );
     } else {
+      if (projectId === INSERTED_PROJECT) throw new Error('INSERTED_PROJECT is for PostgreSQL (see allocateForInsert)');
       // SQLite, one writer at a time: read the free hosts, then take them by id. Measured against
       // one UPDATE … WHERE id IN (subquery) RETURNING (docs/BENCHMARKS.md, session 4): 20 µs
       // against 63 µs per order with 60,000 hosts; RETURNING alone doubled the update.
@@ -123,6 +128,18 @@ export class WorkloadPool {
     }
     if (taken.length < count) throw new PoolExhaustedError(count, (await this.countFree(db, infra)) + taken.length);
     return taken.map((h) => ({ id: h.id, vmName: h.vm_name, ipAddress: h.ip_address })).sort((x, y) => x.id - y.id);
+  }
+
+  /**
+   * {@link allocate} for a project this transaction is inserting (`inserting`: the pending
+   * insert). On PostgreSQL it does not wait for the id: the update is issued now, so it goes out
+   * in the INSERT's own message (server/db/sql.ts) and reads the id from the projects sequence
+   * in this session (`currval`), one round trip fewer per order. SQLite waits for the id (no
+   * round trips there).
+   */
+  allocateForInsert(db: SqlTarget, infra: InfraType, count: number, inserting: Promise<{ id: number }>, owner: string): Promise<AllocatedHost[]> {
+    if (!this.postgres) return inserting.then((project) => this.allocate(db, infra, count, project.id, owner));
+    return this.allocate(db, infra, count, INSERTED_PROJECT, owner);
   }
 
   /**
