@@ -23,16 +23,27 @@ export async function callerFromAuthorization(services: Services, authorization:
   return services.sessions.authenticate(token, ip);
 }
 
+/**
+ * The context object. Apollo copies it for every operation (`Object.assign(Object.create(proto),
+ * context)`), which reads every own property: the fork is therefore a getter on the class, where
+ * the copy keeps it, and happens on the copy's first use of `em`. (As an own getter it ran at the
+ * copy, for every request: docs/BENCHMARKS.md, session 4.)
+ */
+class OperationContext implements GraphQLContext {
+  private forked: EntityManager | undefined = undefined;
+
+  constructor(
+    readonly caller: Principal | null,
+    readonly services: Services,
+    readonly clientIp: string | undefined,
+  ) {}
+
+  get em(): EntityManager {
+    this.forked ??= this.services.fork();
+    return this.forked;
+  }
+}
+
 export async function buildContext(services: Services, authorization: unknown, clientIp?: string): Promise<GraphQLContext> {
-  const caller = await callerFromAuthorization(services, authorization, clientIp);
-  let em: EntityManager | undefined;
-  return {
-    get em() {
-      em ??= services.fork();
-      return em;
-    },
-    caller,
-    services,
-    clientIp,
-  };
+  return new OperationContext(await callerFromAuthorization(services, authorization, clientIp), services, clientIp);
 }
