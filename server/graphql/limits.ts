@@ -215,14 +215,22 @@ const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplex
  */
 /**
  * Complexities already measured, per parsed document (Apollo keeps one DocumentNode per query
- * text in its document store) and per schema, operation name and variables: the console sends
- * the same few operations over and over, and measuring walks the whole document.
+ * text in its document store) and per schema, operation name and numeric variables: the console
+ * sends the same few operations over and over, and measuring walks the whole document. Only a
+ * page size changes a complexity ({@link pagedComplexity}, an Int argument), so variables that
+ * are neither numbers nor null (an order's whole input) are left out of the key rather than
+ * written out as JSON for every request.
  */
 const measured = new WeakMap<DocumentNode, WeakMap<GraphQLSchema, Map<string, number>>>();
 const MEASURED_PER_DOCUMENT = 64;
 
 function measuredComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined): number {
-  const key = `${operationName ?? ''}\u0000${JSON.stringify(variables)}`;
+  let key = operationName ?? '';
+  for (const name in variables) {
+    const value = variables[name];
+    // null too: an explicit null size is measured differently from a left-out one (its default).
+    if (typeof value === 'number' || value === null) key += `\u0000${name}=${value}`;
+  }
   let bySchema = measured.get(document);
   if (!bySchema) {
     bySchema = new WeakMap();
