@@ -149,8 +149,13 @@ for (const backend of await backendsFor('plain SQL helper')) {
         return Promise.all([a, b, c]);
       });
       expect(answers[0]).toEqual([{ v: 'first' }]);
-      expect(answers[1]).toEqual({ affectedRows: 1 });
+      // SQLite also answers the new row's id (journal inserts use it instead of RETURNING).
+      expect(answers[1]).toEqual(backend === 'sqlite' ? { affectedRows: 1, insertId: expect.any(Number) } : { affectedRows: 1 });
       expect(Number((answers[2] as { n: number }[])[0].n)).toBe(1);
+      if (backend === 'sqlite') {
+        const [kept] = await sql(em, 'select id from audit_log where actor = ?', ['sql-batch']);
+        expect((answers[1] as { insertId?: number }).insertId).toBe(Number(kept.id));
+      }
       await expect(
         transaction(em, async (tx) => {
           const ok = sql(tx, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-batch', 'undone', 'success'], 'run');
