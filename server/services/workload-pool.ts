@@ -13,10 +13,10 @@ import { PoolExhaustedError } from './errors.js';
 import { requireCaller, type Principal } from './principal.js';
 import { sql, SqlTransaction, type SqlTarget } from '../db/sql.js';
 
-/** How many hosts of one infrastructure are in each state. */
-
 /** {@link WorkloadPool.allocate}'s project: the one this transaction inserted last (PostgreSQL). */
 const INSERTED_PROJECT = Symbol('the project this transaction inserted');
+
+/** How many hosts of one infrastructure are in each state. */
 export interface PoolSummary {
   infra: InfraType;
   total: number;
@@ -132,10 +132,11 @@ export class WorkloadPool {
 
   /**
    * {@link allocate} for a project this transaction is inserting (`inserting`: the pending
-   * insert). On PostgreSQL it does not wait for the id: the update is issued now, so it goes out
-   * in the INSERT's own message (server/db/sql.ts) and reads the id from the projects sequence
-   * in this session (`currval`), one round trip fewer per order. SQLite waits for the id (no
-   * round trips there).
+   * insert, issued just before in the same turn of the event loop, with no other insert into
+   * projects after it). On PostgreSQL it does not wait for the id: the update is issued now, so
+   * it goes out in the INSERT's own message (server/db/sql.ts) and reads the id from the
+   * projects sequence in this session (`currval`), one round trip fewer per order. SQLite
+   * waits for the id (no round trips there).
    */
   allocateForInsert(db: SqlTarget, infra: InfraType, count: number, inserting: Promise<{ id: number }>, owner: string): Promise<AllocatedHost[]> {
     if (!this.postgres) return inserting.then((project) => this.allocate(db, infra, count, project.id, owner));
