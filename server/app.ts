@@ -178,7 +178,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stopDispatcher = () => dispatcher.close();
     projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours);
     const metrics = createMetricsSource(config.prometheusUrl, log);
-    const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, metrics, fork, readDb: orm.em };
+    const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, metrics, fork, sqlDb: orm.em };
 
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 

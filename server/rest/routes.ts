@@ -85,7 +85,7 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
     const caller = await callerOf(services, request);
     // A repeated header arrives joined ("a, b"), which the key format (no spaces) refuses.
     const header = request.headers['idempotency-key'];
-    const { project, replayed } = await projects.provision(services.fork(), caller, request.body, { idempotencyKey: typeof header === 'string' ? header : null });
+    const { project, replayed } = await projects.provision(services.sqlDb, caller, request.body, { idempotencyKey: typeof header === 'string' ? header : null });
     if (replayed) reply.header('idempotent-replayed', 'true');
     return { status: 'success', message: `프로젝트 #${project.id} 생성 시작`, project_id: project.id };
   });
@@ -108,7 +108,7 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
   const history = async (request: FastifyRequest) => {
     const caller = await callerOf(services, request);
     const { limit, status } = historyQuery(request.query, opts.maxPageSize);
-    const page = await projects.history(services.readDb, caller, { first: limit, status });
+    const page = await projects.history(services.sqlDb, caller, { first: limit, status });
     return page.items.map(historyItem);
   };
   app.get('/api/history', history);

@@ -30,10 +30,11 @@ export interface Services {
   /** A fresh EntityManager for one unit of work (request, operation, job). */
   fork(): EntityManager;
   /**
-   * The root EntityManager, as the target of plain-SQL reads outside any transaction
-   * (db/sql.ts, services/project-rows.ts): those need a connection, not a unit of work, and a
-   * fork per read cost more than the read (docs/BENCHMARKS.md, session 4). MikroORM refuses
-   * finds and flushes on it (global context), so it cannot be used for ORM work by mistake.
+   * The root EntityManager, as the target of plain SQL (db/sql.ts): reads outside any
+   * transaction (services/project-rows.ts) and the hand-run transactions of an order. Those need
+   * a connection, not a unit of work, and a fork per request cost more than a read
+   * (docs/BENCHMARKS.md, session 4). MikroORM refuses finds and flushes on it (global context),
+   * so it cannot be used for ORM work by mistake; code that needs the ORM forks it.
    */
-  readDb: EntityManager;
+  sqlDb: EntityManager;
 }

@@ -119,7 +119,9 @@ export class ProjectService {
   /**
    * Takes the hosts and records the order as PENDING in one transaction, then hands it to the
    * background workers; answers at once. Too few free hosts is a CONFLICT (409) naming how
-   * many were needed and how many are free.
+   * many were needed and how many are free. `em` may be the root EntityManager
+   * (services.sqlDb): the order itself is plain SQL, and the rare ORM reads (an idempotency
+   * key, an admin ordering for someone else) run on forks of it.
    */
   async provision(em: EntityManager, caller: Principal | null, raw: unknown, options: ProvisionOptions = {}): Promise<ProvisionResult> {
     const who = requireCaller(caller);
@@ -129,7 +131,7 @@ export class ProjectService {
     }
     const hash = key === null ? '' : requestHash(raw);
     if (key !== null) {
-      const earlier = await this.replay(em, who, key, hash);
+      const earlier = await this.replay(em.fork(), who, key, hash);
       if (earlier) return { project: earlier, replayed: true };
     }
     try {
@@ -240,7 +242,7 @@ export class ProjectService {
     const userName = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).userName : undefined;
     if (typeof userName !== 'string' || userName === '' || userName === caller.username) return caller.username;
     if (!isAdmin(caller)) throw forbidden('userName must be your own account');
-    if (!(await em.count(User, { username: userName }))) {
+    if (!(await em.fork().count(User, { username: userName }))) {
       throw invalidInput([{ loc: ['body', 'userName'], msg: `No account named '${userName.slice(0, 64)}'`, type: 'value_error' }]);
     }
     return userName;

@@ -1,8 +1,8 @@
 /**
  * The GraphQL context forks its EntityManager on first use only (server/graphql/context.ts):
- * operations that read through plain SQL never fork one, also after Apollo copies the context
- * for the operation, and an operation that needs the ORM gets one fork, the same one for each
- * use within that operation.
+ * operations that run plain SQL (reads, an order) never fork one, also after Apollo copies the
+ * context for the operation, and an operation that needs the ORM gets one fork, the same one
+ * for each use within that operation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntityManager } from '@mikro-orm/core';
@@ -29,7 +29,8 @@ describe('GraphQL context', () => {
 
   const PROVISION = `mutation($input: ProvisionInput!) { provision(input: $input) { id } }`;
 
-  it('forks nothing for operations that read through plain SQL', async () => {
+  it('forks nothing for operations that run plain SQL (an order, reads)', async () => {
+    forks = 0;
     const order = await server.gql<{ provision: { id: number } }>(
       PROVISION,
       { input: { serviceName: 'ctx-svc', config: { template: 'single', packages: ['nginx'], environment: 'dev', traffic: 'low' }, targetInfra: { type: 'vsphere' } } },
@@ -37,7 +38,6 @@ describe('GraphQL context', () => {
     );
     expect(order.errors).toBeUndefined();
     const id = order.data!.provision.id;
-    forks = 0;
     const answers = [
       await server.gql(`{ __typename }`, {}, token),
       await server.gql(`query($id: Int!) { project(id: $id) { id status } }`, { id }, token),

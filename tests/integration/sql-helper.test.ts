@@ -113,7 +113,7 @@ for (const backend of await backendsFor('plain SQL helper')) {
     });
 
     it('a statement outside an open transaction neither sees its rows nor runs inside it (SQLite: it waits for the connection)', async () => {
-      // The root EntityManager, as the read paths use it (services.readDb).
+      // The root EntityManager, as the read paths use it (services.sqlDb).
       const root = server.app.orm.em;
       const count = async () => Number((await sql(root, 'select count(*) as n from audit_log where actor = ?', ['sql-outside']))[0].n);
       expect(await count()).toBe(0);

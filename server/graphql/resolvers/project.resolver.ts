@@ -23,12 +23,12 @@ export class ProjectResolver {
     @Arg('status', () => ProjectStatusEnum, { nullable: true }) status?: ProjectStatusEnum | null,
     @Arg('infra', () => InfraTypeEnum, { nullable: true }) infra?: InfraTypeEnum | null,
   ): Promise<ProjectConnectionType> {
-    return toProjectConnection(await services.projects.history(services.readDb, caller, { first, after, status, infra }));
+    return toProjectConnection(await services.projects.history(services.sqlDb, caller, { first, after, status, infra }));
   }
 
   @Query(() => ProjectType, { description: 'One project; another user\'s id answers NOT_FOUND' })
   async project(@Arg('id', () => Int) id: number, @Ctx() { caller, services }: GraphQLContext): Promise<ProjectType> {
-    return toProjectType(await services.projects.get(services.readDb, caller, id));
+    return toProjectType(await services.projects.get(services.sqlDb, caller, id));
   }
 
   @Query(() => ProvisionEventPageType, {
@@ -63,10 +63,10 @@ export class ProjectResolver {
   })
   async provision(
     @Arg('input', () => ProvisionInput) input: ProvisionInput,
-    @Ctx() { em, caller, services }: GraphQLContext,
+    @Ctx() { caller, services }: GraphQLContext,
     @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey?: string | null,
   ): Promise<ProjectType> {
-    const { project } = await services.projects.provision(em, caller, { ...input }, { idempotencyKey: idempotencyKey ?? null });
+    const { project } = await services.projects.provision(services.sqlDb, caller, { ...input }, { idempotencyKey: idempotencyKey ?? null });
     return toProjectType(project);
   }
 
