@@ -5,7 +5,7 @@ import { bearerToken } from '../services/tokens.js';
 
 /** Per operation: its own EntityManager and the verified caller (or null). */
 export interface GraphQLContext {
-  /** Forked on first use: operations that only read through plain SQL (services.sqlDb) never pay for it. */
+  /** Forked on first use: operations that only run plain SQL (on services.sqlDb) never pay for it. */
   readonly em: EntityManager;
   caller: Principal | null;
   services: Services;

@@ -181,29 +181,30 @@ export class JournalTx {
                              host_count, vcpu, memory_gb, disk_gb, completed_steps, claimed_by, pending_action, attempt)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
     const values = [
-        project.serviceName,
-        project.status,
-        project.assignedIp ?? null,
-        project.templateType,
-        project.owner,
-        project.infra,
-        JSON.stringify(project.details),
-        project.lastSeq,
-        project.createdAt,
-        project.updatedAt,
-        project.hostCount,
-        project.vcpu,
-        project.memoryGb,
-        project.diskGb,
-        project.completedSteps == null ? null : JSON.stringify(project.completedSteps),
-        project.claimedBy ?? null,
-        project.pendingAction ?? null,
-        project.attempt,
-      ];
+      project.serviceName,
+      project.status,
+      project.assignedIp ?? null,
+      project.templateType,
+      project.owner,
+      project.infra,
+      JSON.stringify(project.details),
+      project.lastSeq,
+      project.createdAt,
+      project.updatedAt,
+      project.hostCount,
+      project.vcpu,
+      project.memoryGb,
+      project.diskGb,
+      project.completedSteps == null ? null : JSON.stringify(project.completedSteps),
+      project.claimedBy ?? null,
+      project.pendingAction ?? null,
+      project.attempt,
+    ];
     // SQLite answers the new rowid with the insert itself; RETURNING there costs a second pass.
     project.id = this.postgres
       ? Number((await this.execute<{ id: number }[]>(`${insert} returning id`, values))[0].id)
       : Number((await sql(this.db, insert, values, 'run')).insertId);
+    if (!Number.isSafeInteger(project.id) || project.id <= 0) throw new Error(`the new project got no id (${project.id})`);
     for (const event of events) event.projectId = project.id;
     this.loaded.set(project.id, { project, before: mutableColumns(project) });
     // Never live before this transaction; counted in the usage totals if it is live now.
