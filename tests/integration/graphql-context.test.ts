@@ -12,6 +12,8 @@ describe('GraphQL context', () => {
   let server: TestServer;
   let token: string;
   let forks = 0;
+  /** The project the first test orders. */
+  let projectId = 0;
 
   beforeAll(async () => {
     server = await startTestServer({ backend: 'sqlite' });
@@ -38,6 +40,7 @@ describe('GraphQL context', () => {
     );
     expect(order.errors).toBeUndefined();
     const id = order.data!.provision.id;
+    projectId = id;
     const answers = [
       await server.gql(`{ __typename }`, {}, token),
       await server.gql(`query($id: Int!) { project(id: $id) { id status } }`, { id }, token),
@@ -50,7 +53,7 @@ describe('GraphQL context', () => {
 
   it('forks once per operation that uses the ORM', async () => {
     forks = 0;
-    const events = await server.gql(`query($id: Int!) { projectEvents(projectId: $id, afterSeq: 0) { lastSeq } }`, { id: 1 }, token);
+    const events = await server.gql(`query($id: Int!) { projectEvents(projectId: $id, afterSeq: 0) { lastSeq } }`, { id: projectId }, token);
     expect(events.errors).toBeUndefined();
     expect(forks).toBe(1);
   });
