@@ -164,6 +164,8 @@ export class PgFeed implements EventFeed {
   private accountListeners: ((username: string | null) => void)[] = [];
   /** Messages are handled strictly in arrival order, even when one needs a database read. */
   private chain: Promise<void> = Promise.resolve();
+  /** The feed connection's statements, in order (see query()). */
+  private queries: Promise<void> = Promise.resolve();
   /** The newest seq delivered per project, to fill gaps after a lost connection. */
   private readonly delivered = new Map<number, number>();
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -205,9 +207,7 @@ export class PgFeed implements EventFeed {
   }
 
   async execute(sql: string, params: unknown[]): Promise<number> {
-    const client = this.client;
-    if (!client) throw new Error('event feed is not connected');
-    return (await client.query(sql, params)).rowCount ?? 0;
+    return (await this.query(sql, params)).rowCount ?? 0;
   }
 
   onRevocation(listener: (jti: string) => void): void {
@@ -245,9 +245,22 @@ export class PgFeed implements EventFeed {
   }
 
   private async notify(channel: string, payload: string): Promise<void> {
+    await this.query('select pg_notify($1, $2)', [channel, payload]);
+  }
+
+  /**
+   * One statement at a time on the feed's connection: pg queues a query sent while another runs,
+   * but warns that pg 9 will refuse it, and the feed's statements come from many requests at once.
+   */
+  private query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
     const client = this.client;
-    if (!client) throw new Error('event feed is not connected');
-    await client.query('select pg_notify($1, $2)', [channel, payload]);
+    if (!client) return Promise.reject(new Error('event feed is not connected'));
+    const run = this.queries.then(() => client.query(sql, params));
+    this.queries = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private async connect(): Promise<void> {
