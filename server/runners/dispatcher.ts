@@ -16,6 +16,7 @@
  * itself after a restart, to resume.
  */
 import { hostname } from 'node:os';
+import type { EntityManager } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../config/catalog.js';
 import { backendOf, type Orm } from '../db/orm.js';
@@ -134,9 +135,7 @@ export class Dispatcher implements ProvisionQueue {
   /** Registers the instance, takes over jobs of dead ones, and starts claiming. */
   async start(): Promise<StartReport> {
     const em = this.deps.orm.em.fork();
-    const now = new Date();
-    em.create(RunnerInstance, { id: this.instanceId, hostname: hostname().slice(0, 255), pid: process.pid, startedAt: now, heartbeatAt: now });
-    await em.flush();
+    await this.register(em);
     if (!this.postgres) {
       // The embedded database belongs to one process: whoever registered before is gone.
       await em.nativeDelete(RunnerInstance, { id: { $ne: this.instanceId } });
@@ -240,6 +239,12 @@ export class Dispatcher implements ProvisionQueue {
     if (job && job.plan === 'run') job.controller.abort(message.action satisfies StopReason);
   }
 
+  /** The instance's row: alive as long as its heartbeat goes on. */
+  private async register(em: EntityManager): Promise<void> {
+    const now = new Date();
+    await em.insert(RunnerInstance, { id: this.instanceId, hostname: hostname().slice(0, 255), pid: process.pid, startedAt: now, heartbeatAt: now });
+  }
+
   private async heartbeat(): Promise<void> {
     if (this.stopping) return;
     try {
@@ -261,9 +266,7 @@ export class Dispatcher implements ProvisionQueue {
         // let go at their fence) and register again so we may claim new work.
         this.deps.logger.warn({ instance: this.instanceId, jobs: this.active.size }, 'this instance was taken for dead; stopping its jobs and registering again');
         for (const job of this.active.values()) job.controller.abort('lost' satisfies StopReason);
-        const now = new Date();
-        em.create(RunnerInstance, { id: this.instanceId, hostname: hostname().slice(0, 255), pid: process.pid, startedAt: now, heartbeatAt: now });
-        await em.flush();
+        await this.register(em);
       }
     } catch (err) {
       this.deps.logger.error({ err }, 'heartbeat failed');

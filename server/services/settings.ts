@@ -12,6 +12,7 @@ import { DomainError, forbidden, invalidInput, type ValidationIssue } from './er
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 import { secretOwner, type SecretBox } from './secret-box.js';
 import { sql } from '../db/sql.js';
+import { saveChanges, snapshot } from '../db/entity-writes.js';
 
 export const ADMIN_ONLY = '관리자만 접근 가능합니다.';
 const MAX_NOTICE = 2000;
@@ -135,6 +136,7 @@ function validatePatch(patch: AdminSettingsPatch, catalog: Catalog): void {
 export async function applyAdminSettings(em: EntityManager, patch: AdminSettingsPatch, box: SecretBox, catalog: Catalog): Promise<{ settings: Setting; changed: string[] }> {
   validatePatch(patch, catalog);
   const settings = await loadSettings(em);
+  const before = snapshot(em, settings);
   const changed: string[] = [];
   const plain = ['systemNotice', 'maintenanceMode', 'vcenterIp', 'esxiIp', 'vcenterUser', 'maxVcpu', 'maxMemory', 'awsRegion'] as const;
   for (const field of plain) {
@@ -150,7 +152,7 @@ export async function applyAdminSettings(em: EntityManager, patch: AdminSettings
     changed.push(field);
   }
   settings.updatedAt = new Date();
-  await em.flush();
+  await saveChanges(em, settings, before);
   return { settings, changed };
 }
 

@@ -4,6 +4,7 @@
  * out of its last admin.
  */
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { saveChanges, snapshot } from '../db/entity-writes.js';
 import { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../entities/index.js';
 import type { AuditLog } from './audit.js';
 import { DomainError, invalidInput, type ValidationIssue } from './errors.js';
@@ -61,9 +62,10 @@ export class UserAdminService {
     let user: User | undefined;
     try {
       user = await this.target(em, username);
+      const before = snapshot(em, user);
       const detail = await apply(user, admin);
       user.updatedAt = new Date();
-      await em.flush();
+      await saveChanges(em, user, before);
       for (const listener of this.changeListeners) await listener(user.username);
       await this.audit.record({ actor: admin.username, action, target: username, ip: admin.ip, result: 'success', detail: detail ?? null });
       return user;

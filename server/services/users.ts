@@ -1,6 +1,7 @@
 /** Accounts seen from their owner: sign-up, login (with brute-force limits), password change. */
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
+import { insertEntity } from '../db/entity-writes.js';
 import { User, USER_ROLES, type UserRole } from '../entities/index.js';
 import type { AuditLog } from './audit.js';
 import { DomainError, forbidden, invalidInput, type ValidationIssue } from './errors.js';
@@ -104,7 +105,7 @@ export class UserService {
       await this.audit.record({ actor: null, action: 'signup', target: username, ip, result: 'failure', detail: { reason: 'exists' } });
       throw new DomainError('BAD_USER_INPUT', ACCOUNT_MESSAGES.exists);
     }
-    const user = em.create(User, {
+    const user = await insertEntity(em, User, {
       username,
       passwordHash: await hashPassword(input.password as string),
       role: 'user',
@@ -113,7 +114,6 @@ export class UserService {
       createdAt: new Date(),
       updatedAt: new Date(),
     });
-    await em.flush();
     await this.audit.record({ actor: null, action: 'signup', target: username, ip, result: 'success' });
     return user;
   }
@@ -130,7 +130,7 @@ export class UserService {
     }
     user.passwordHash = await hashPassword(newPassword);
     user.updatedAt = new Date();
-    await em.flush();
+    await em.nativeUpdate(User, { id: user.id }, { passwordHash: user.passwordHash, updatedAt: user.updatedAt });
     await this.audit.record({ actor: who.username, action: 'password.change', target: who.username, ip: who.ip, result: 'success' });
   }
 
@@ -155,7 +155,7 @@ export class UserService {
     if (await em.count(User, { username: input.username })) {
       throw new DomainError('CONFLICT', `User "${input.username}" already exists`);
     }
-    const user = em.create(User, {
+    const user = await insertEntity(em, User, {
       username: input.username,
       passwordHash: await hashPassword(input.password),
       role,
@@ -164,7 +164,6 @@ export class UserService {
       createdAt: new Date(),
       updatedAt: new Date(),
     });
-    await em.flush();
     await this.audit.record({ actor: who.username, action: 'user.create', target: user.username, ip: who.ip, result: 'success', detail: { role } });
     return user;
   }
@@ -186,7 +185,7 @@ export async function ensureAdmin(em: EntityManager, opts: AdminBootstrap): Prom
     throw new Error(`ADMIN_PASSWORD is required in production to create the first admin account "${opts.username}"`);
   }
   const generatedPassword = opts.password ? undefined : randomBytes(12).toString('base64url');
-  em.create(User, {
+  await insertEntity(em, User, {
     username: opts.username,
     passwordHash: await hashPassword(opts.password ?? generatedPassword!),
     role: 'admin',
@@ -194,6 +193,5 @@ export async function ensureAdmin(em: EntityManager, opts: AdminBootstrap): Prom
     fullName: 'Administrator',
     createdAt: new Date(),
   });
-  await em.flush();
   return { created: true, generatedPassword };
 }

@@ -12,6 +12,7 @@ import { HOST_STATUSES, INFRA_TYPES, WorkloadHost, type HostStatus, type InfraTy
 import { PoolExhaustedError } from './errors.js';
 import { requireCaller, type Principal } from './principal.js';
 import { sql, SqlTransaction, type SqlTarget } from '../db/sql.js';
+import { insertRows } from '../db/entity-writes.js';
 
 /** {@link WorkloadPool.allocate}'s project: the one this transaction inserted last (PostgreSQL). */
 const INSERTED_PROJECT = Symbol('the project this transaction inserted');
@@ -65,10 +66,12 @@ export class WorkloadPool {
   async seed(em: EntityManager, hosts: WorkloadHostSeed[]): Promise<number> {
     const known = new Set((await em.find(WorkloadHost, {}, { fields: ['ipAddress'] })).map((h) => h.ipAddress));
     const fresh = hosts.filter((h) => !known.has(h.ipAddress));
-    for (const h of fresh) {
-      em.create(WorkloadHost, { vmName: h.vmName, ipAddress: h.ipAddress, infra: h.infra, status: 'available', updatedAt: new Date() });
-    }
-    await em.flush();
+    const now = new Date();
+    await insertRows(
+      em,
+      WorkloadHost,
+      fresh.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress, infra: h.infra, status: 'available' as const, updatedAt: now })),
+    );
     return fresh.length;
   }
 
