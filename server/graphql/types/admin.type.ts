@@ -4,7 +4,7 @@ import type { AuditEntry } from '../../entities/index.js';
 import { BOOKKEEPING, ITEMS } from '../limits.js';
 import { QuotaType } from './user.type.js';
 
-@ObjectType('AdminSettings', { description: 'Portal settings; secrets are write-only and shown as set / unset' })
+@ObjectType('AdminSettings', { simpleResolvers: true, description: 'Portal settings; secrets are write-only and shown as set / unset' })
 export class AdminSettingsType {
   @Field(() => String) systemNotice!: string;
   @Field(() => Boolean) maintenanceMode!: boolean;
@@ -35,7 +35,7 @@ export class AdminSettingsInput {
   @Field(() => String, { nullable: true }) awsRegion?: string | null;
 }
 
-@ObjectType('Usage', { description: 'Counts over live projects (PENDING, RUNNING, COMPLETED)' })
+@ObjectType('Usage', { simpleResolvers: true, description: 'Counts over live projects (PENDING, RUNNING, COMPLETED)' })
 export class UsageType {
   @Field(() => Int) totalProjects!: number;
   @Field(() => Int) liveProjects!: number;
@@ -45,13 +45,13 @@ export class UsageType {
   @Field(() => Int, { description: 'GB' }) usedDisk!: number;
 }
 
-@ObjectType('QuotaStatus')
+@ObjectType('QuotaStatus', { simpleResolvers: true })
 export class QuotaStatusType {
   @Field(() => QuotaType, { nullable: true, description: 'Null for admins: not limited' }) limit!: QuotaType | null;
   @Field(() => UsageType) used!: UsageType;
 }
 
-@ObjectType('AuditEntry')
+@ObjectType('AuditEntry', { simpleResolvers: true })
 export class AuditEntryType {
   @Field(() => Int) id!: number;
   @Field(() => GraphQLISODateTime) at!: Date;
@@ -67,7 +67,7 @@ export function toAuditEntryType(e: AuditEntry): AuditEntryType {
   return { id: e.id, at: e.at, actor: e.actor ?? null, action: e.action, target: e.target ?? null, ip: e.ip ?? null, result: e.result, detail: e.detail ?? null };
 }
 
-@ObjectType('AuditPage', { description: 'Newest first; pass nextBefore as before for the next page' })
+@ObjectType('AuditPage', { simpleResolvers: true, description: 'Newest first; pass nextBefore as before for the next page' })
 export class AuditPageType {
   @Field(() => [AuditEntryType], { complexity: ITEMS }) entries!: AuditEntryType[];
   @Field(() => Boolean, { complexity: BOOKKEEPING }) hasMore!: boolean;

@@ -1,6 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 
-@ObjectType('DesignCostLine', { description: 'One line of the estimate (USD per month)' })
+@ObjectType('DesignCostLine', { simpleResolvers: true, description: 'One line of the estimate (USD per month)' })
 export class DesignCostLineType {
   @Field(() => String, { description: 'compute, load-balancer, nat-gateway, database, database-storage, redis, waf or cdn' }) key!: string;
   @Field(() => String) label!: string;
@@ -9,13 +9,13 @@ export class DesignCostLineType {
   @Field(() => Float, { description: 'quantity × unitMonthlyUsd, rounded to cents' }) monthlyUsd!: number;
 }
 
-@ObjectType('DesignAppNode')
+@ObjectType('DesignAppNode', { simpleResolvers: true })
 export class DesignAppNodeType {
   @Field(() => String) name!: string;
   @Field(() => String) instanceType!: string;
 }
 
-@ObjectType('DesignZone', { description: 'One Availability Zone column of the topology' })
+@ObjectType('DesignZone', { simpleResolvers: true, description: 'One Availability Zone column of the topology' })
 export class DesignZoneType {
   @Field(() => String, { description: 'e.g. ap-northeast-2a' }) name!: string;
   @Field(() => String) publicSubnetCidr!: string;
@@ -24,14 +24,14 @@ export class DesignZoneType {
   @Field(() => [DesignAppNodeType], { description: 'App nodes spread round-robin over the zones' }) appNodes!: DesignAppNodeType[];
 }
 
-@ObjectType('DesignLoadBalancer')
+@ObjectType('DesignLoadBalancer', { simpleResolvers: true })
 export class DesignLoadBalancerType {
   @Field(() => String) name!: string;
   @Field(() => String) scheme!: string;
   @Field(() => [String]) zones!: string[];
 }
 
-@ObjectType('DesignDatabase')
+@ObjectType('DesignDatabase', { simpleResolvers: true })
 export class DesignDatabaseType {
   @Field(() => String, { description: 'mysql, postgres or aurora' }) engine!: string;
   @Field(() => String) label!: string;
@@ -42,14 +42,14 @@ export class DesignDatabaseType {
   @Field(() => Int) storageGb!: number;
 }
 
-@ObjectType('DesignRedis')
+@ObjectType('DesignRedis', { simpleResolvers: true })
 export class DesignRedisType {
   @Field(() => String) name!: string;
   @Field(() => String) zone!: string;
   @Field(() => String) nodeType!: string;
 }
 
-@ObjectType('DesignTopology')
+@ObjectType('DesignTopology', { simpleResolvers: true })
 export class DesignTopologyType {
   @Field(() => String) region!: string;
   @Field(() => String) regionLabel!: string;
@@ -62,13 +62,13 @@ export class DesignTopologyType {
   @Field(() => Boolean) cdn!: boolean;
 }
 
-@ObjectType('DesignWarning')
+@ObjectType('DesignWarning', { simpleResolvers: true })
 export class DesignWarningType {
   @Field(() => String, { description: 'Stable code, for translations' }) code!: string;
   @Field(() => String) message!: string;
 }
 
-@ObjectType('DesignPreview', { description: 'Cost, topology and Terraform / CloudFormation of an AWS design (REST: POST /api/design/preview)' })
+@ObjectType('DesignPreview', { simpleResolvers: true, description: 'Cost, topology and Terraform / CloudFormation of an AWS design (REST: POST /api/design/preview)' })
 export class DesignPreviewType {
   @Field(() => String, { description: 'The given name, or the placeholder before one is typed' }) serviceName!: string;
   @Field(() => String, { description: 'DNS-safe stem of every resource name' }) slug!: string;

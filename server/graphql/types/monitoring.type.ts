@@ -1,6 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 
-@ObjectType('MonitoringStatus', { description: 'Whether host metrics (Prometheus) are configured and answering' })
+@ObjectType('MonitoringStatus', { simpleResolvers: true, description: 'Whether host metrics (Prometheus) are configured and answering' })
 export class MonitoringStatusType {
   @Field(() => Boolean, { description: 'PROMETHEUS_URL is set' })
   metricsConfigured!: boolean;

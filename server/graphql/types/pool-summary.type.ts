@@ -2,7 +2,7 @@ import { Field, Int, ObjectType } from 'type-graphql';
 import type { PoolSummary } from '../../services/workload-pool.js';
 import { InfraTypeEnum } from './enums.js';
 
-@ObjectType('PoolSummary', { description: 'Workload pool hosts of one infrastructure, by state' })
+@ObjectType('PoolSummary', { simpleResolvers: true, description: 'Workload pool hosts of one infrastructure, by state' })
 export class PoolSummaryType {
   @Field(() => InfraTypeEnum) infra!: InfraTypeEnum;
   @Field(() => Int) total!: number;

@@ -2,7 +2,7 @@ import { Field, GraphQLISODateTime, Int, ObjectType } from 'type-graphql';
 import type { ProjectChangeRecord } from '../../services/event-bus.js';
 import { InfraTypeEnum, ProjectStatusEnum } from './enums.js';
 
-@ObjectType('ProjectChange', { description: 'A project as a list shows it, sent when it is created, changes or is deleted' })
+@ObjectType('ProjectChange', { simpleResolvers: true, description: 'A project as a list shows it, sent when it is created, changes or is deleted' })
 export class ProjectChangeType {
   @Field(() => Int) id!: number;
   @Field(() => String) serviceName!: string;

@@ -6,14 +6,14 @@ import { encodeCursor } from '../../services/projects.js';
 import { BOOKKEEPING, ITEMS } from '../limits.js';
 import { InfraTypeEnum, ProjectStatusEnum } from './enums.js';
 
-@ObjectType('SshTarget')
+@ObjectType('SshTarget', { simpleResolvers: true })
 export class SshTargetType {
   @Field(() => String) host!: string;
   @Field(() => Int) port!: number;
   @Field(() => String) user!: string;
 }
 
-@ObjectType('ProjectResources', { description: 'What a run produced (details.resources)' })
+@ObjectType('ProjectResources', { simpleResolvers: true, description: 'What a run produced (details.resources)' })
 export class ProjectResourcesType {
   @Field(() => String) albIp!: string;
   @Field(() => String) webUrl!: string;
@@ -21,7 +21,7 @@ export class ProjectResourcesType {
   @Field(() => [SshTargetType]) sshTargets!: SshTargetType[];
 }
 
-@ObjectType('Project', { description: 'One provisioning order and its outcome' })
+@ObjectType('Project', { simpleResolvers: true, description: 'One provisioning order and its outcome' })
 export class ProjectType {
   @Field(() => Int) id!: number;
   @Field(() => String) serviceName!: string;
@@ -52,19 +52,19 @@ export class ProjectType {
   @Field(() => GraphQLISODateTime) updatedAt!: Date;
 }
 
-@ObjectType('PageInfo')
+@ObjectType('PageInfo', { simpleResolvers: true })
 export class PageInfoType {
   @Field(() => Boolean) hasNextPage!: boolean;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
 }
 
-@ObjectType('ProjectEdge')
+@ObjectType('ProjectEdge', { simpleResolvers: true })
 export class ProjectEdgeType {
   @Field(() => String) cursor!: string;
   @Field(() => ProjectType) node!: ProjectType;
 }
 
-@ObjectType('ProjectConnection', { description: 'A page of projects, newest first' })
+@ObjectType('ProjectConnection', { simpleResolvers: true, description: 'A page of projects, newest first' })
 export class ProjectConnectionType {
   @Field(() => [ProjectEdgeType], { complexity: ITEMS }) edges!: ProjectEdgeType[];
   @Field(() => [ProjectType], { complexity: ITEMS }) nodes!: ProjectType[];

@@ -4,7 +4,7 @@ import type { ProjectEventRecord } from '../../services/event-bus.js';
 import { BOOKKEEPING, ITEMS } from '../limits.js';
 import { EventKindEnum, ProjectStatusEnum } from './enums.js';
 
-@ObjectType('ProvisionEvent', { description: 'One status change, log line, resource report or error of a project' })
+@ObjectType('ProvisionEvent', { simpleResolvers: true, description: 'One status change, log line, resource report or error of a project' })
 export class ProvisionEventType {
   @Field(() => Int) projectId!: number;
   @Field(() => Int, { description: '1, 2, 3… per project; resume with afterSeq' }) seq!: number;
@@ -20,7 +20,7 @@ export function toEventType(e: ProjectEventRecord): ProvisionEventType {
   return { ...e, at: e.at instanceof Date ? e.at : new Date(e.at), kind: e.kind as EventKindEnum, status: e.status as ProjectStatusEnum };
 }
 
-@ObjectType('ProvisionEventPage')
+@ObjectType('ProvisionEventPage', { simpleResolvers: true })
 export class ProvisionEventPageType {
   @Field(() => [ProvisionEventType], { complexity: ITEMS }) events!: ProvisionEventType[];
   @Field(() => Int, { description: 'Pass as afterSeq to read on', complexity: BOOKKEEPING }) lastSeq!: number;

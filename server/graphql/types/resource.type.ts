@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { ResourceKindEnum } from './enums.js';
 
-@ObjectType('ResourceRow', { description: 'A row of "my resources" (REST: /api/monitoring/my-resources)' })
+@ObjectType('ResourceRow', { simpleResolvers: true, description: 'A row of "my resources" (REST: /api/monitoring/my-resources)' })
 export class ResourceRowType {
   @Field(() => ResourceKindEnum) kind!: ResourceKindEnum;
   @Field(() => String) vmName!: string;

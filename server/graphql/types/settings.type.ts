@@ -1,13 +1,13 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Int, ObjectType } from 'type-graphql';
 
-@ObjectType('DatabaseStatus')
+@ObjectType('DatabaseStatus', { simpleResolvers: true })
 export class DatabaseStatusType {
   @Field(() => String, { description: 'sqlite or postgresql' }) backend!: string;
   @Field(() => Boolean, { description: 'PostgreSQL was configured but unreachable, so SQLite is in use' }) fellBack!: boolean;
 }
 
-@ObjectType('PublicSettings')
+@ObjectType('PublicSettings', { simpleResolvers: true })
 export class PublicSettingsType {
   @Field(() => String) systemNotice!: string;
   @Field(() => Boolean) maintenanceMode!: boolean;
@@ -16,7 +16,7 @@ export class PublicSettingsType {
   @Field(() => DatabaseStatusType) database!: DatabaseStatusType;
 }
 
-@ObjectType('Template', { description: 'A vSphere service template (the original TEMPLATE_MAP)' })
+@ObjectType('Template', { simpleResolvers: true, description: 'A vSphere service template (the original TEMPLATE_MAP)' })
 export class TemplateType {
   @Field(() => String) name!: string;
   @Field(() => String) label!: string;
@@ -24,7 +24,7 @@ export class TemplateType {
   @Field(() => [String]) roles!: string[];
 }
 
-@ObjectType('Catalog', { description: 'Every choice the consoles offer, from configuration' })
+@ObjectType('Catalog', { simpleResolvers: true, description: 'Every choice the consoles offer, from configuration' })
 export class CatalogType {
   @Field(() => [TemplateType]) templates!: TemplateType[];
   @Field(() => [String]) packages!: string[];

@@ -2,7 +2,7 @@ import { Field, GraphQLISODateTime, InputType, Int, ObjectType } from 'type-grap
 import type { User } from '../../entities/index.js';
 import { UserRoleEnum, UserStatusEnum } from './enums.js';
 
-@ObjectType('Quota', { description: 'Most an account may hold in live projects' })
+@ObjectType('Quota', { simpleResolvers: true, description: 'Most an account may hold in live projects' })
 export class QuotaType {
   @Field(() => Int) hosts!: number;
   @Field(() => Int) vcpu!: number;
@@ -18,7 +18,7 @@ export class QuotaInput {
   @Field(() => Int, { nullable: true }) diskGb?: number | null;
 }
 
-@ObjectType('User')
+@ObjectType('User', { simpleResolvers: true })
 export class UserType {
   @Field(() => Int) id!: number;
   @Field(() => String) username!: string;
@@ -41,7 +41,7 @@ export function toUserType(u: User, quota: QuotaType | null = null): UserType {
     quota,
   };
 }
-@ObjectType('LoginPayload')
+@ObjectType('LoginPayload', { simpleResolvers: true })
 export class LoginPayloadType {
   @Field(() => String) accessToken!: string;
   @Field(() => String) tokenType!: string;
