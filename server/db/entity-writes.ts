@@ -38,28 +38,30 @@ function scalarProperties(em: EntityManager, entity: object): string[] {
   return meta.props.filter((p) => !p.primary && p.persist !== false && p.kind === 'scalar').map((p) => p.name);
 }
 
-const same = (a: unknown, b: unknown): boolean => (a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : Object.is(a, b));
+/** A field's value in a snapshot: dates by their time, objects (JSON columns) as their JSON text. */
+function frozen(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  return value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+}
 
 /** The entity's column values as they are now, for {@link saveChanges} to compare against. */
 export function snapshot(em: EntityManager, entity: object): Snapshot {
   const values = new Map<string, unknown>();
-  for (const name of scalarProperties(em, entity)) {
-    const value = (entity as Record<string, unknown>)[name];
-    values.set(name, value instanceof Date ? new Date(value.getTime()) : value);
-  }
+  for (const name of scalarProperties(em, entity)) values.set(name, frozen((entity as Record<string, unknown>)[name]));
   return values;
 }
 
 /**
  * Writes the fields that changed since `before` with one UPDATE of the entity's row (by its
  * primary key), as a flush would, so a concurrent change of other fields is not overwritten.
- * Answers the names of the fields written.
+ * Dates compare by their time and objects (JSON columns) by their JSON text, so a change made
+ * in place counts too. Answers the names of the fields written.
  */
 export async function saveChanges<T extends { id: number | string }>(em: EntityManager, entity: T, before: Snapshot): Promise<string[]> {
   const changed: Record<string, unknown> = {};
   for (const [name, was] of before) {
     const now = (entity as Record<string, unknown>)[name];
-    if (!same(was, now)) changed[name] = now;
+    if (!Object.is(was, frozen(now))) changed[name] = now;
   }
   const names = Object.keys(changed);
   if (names.length) {

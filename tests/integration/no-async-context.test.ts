@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveChanges, snapshot } from '../../server/db/entity-writes.js';
-import { Setting, User } from '../../server/entities/index.js';
+import { AuditEntry, Setting, User } from '../../server/entities/index.js';
 import { backendsFor } from '../helpers/backends.js';
 import { ADMIN, startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
@@ -96,7 +96,7 @@ for (const backend of await backendsFor('no-async-context')) {
       expect(entries).toEqual([]);
     });
 
-    it('saveChanges writes only the fields changed since its snapshot; a row that is gone is an error', async () => {
+    it('saveChanges writes only the fields changed since its snapshot, JSON changed in place too; a row that is gone is an error', async () => {
       entries.length = 0;
       const a = server.app.orm.em.fork();
       const b = server.app.orm.em.fork();
@@ -110,6 +110,14 @@ for (const backend of await backendsFor('no-async-context')) {
       expect(await saveChanges(b, ub, snapshot(b, ub))).toEqual([]);
       const fresh = await server.app.orm.em.fork().findOneOrFail(User, { username: 'alsuser' });
       expect([fresh.fullName, fresh.maxVcpu, fresh.maxHosts]).toEqual(['Changed by A', 33, 9]);
+
+      // A JSON column changed in place counts as changed.
+      const entry = await a.findOneOrFail(AuditEntry, { action: 'user.quota', target: 'alsuser' });
+      const atEntry = snapshot(a, entry);
+      entry.detail!.note = 'in place';
+      expect(await saveChanges(a, entry, atEntry)).toEqual(['detail']);
+      const stored = await server.app.orm.em.fork().findOneOrFail(AuditEntry, entry.id);
+      expect(stored.detail).toMatchObject({ note: 'in place' });
 
       const settings = await a.findOneOrFail(Setting, 1);
       const before = snapshot(a, settings);
