@@ -1,13 +1,20 @@
 /**
- * Sends many HTTP requests at once from a worker thread, so they reach the server while it is
- * busy. Every request gets its own connection (HTTP/1.1, `Connection: close`); the worker opens
- * them all first and only then writes every request in one synchronous loop, so all of them are
- * in the server's socket buffers before it reads the first. (With fetch the requests went out as
- * connections happened to open, and under a loaded CI machine the server could answer the first
- * ones before it saw the last.) From the test's own thread the client would only get to write
- * the next request when the server yields; with SQLite's synchronous driver the server then never
- * sees more than a handful at a time. Answers come back in request order.
+ * Sends many HTTP requests so that the server has every one of them in hand at once. A race
+ * test (idempotency keys, quotas, the host pool) means nothing if the server happens to answer
+ * the first requests before the last arrive, and on a loaded CI machine it did: first with
+ * fetch, then with plain sockets written by a worker while the server's thread kept running.
+ *
+ * So the requests are sent in three steps:
+ * 1. A worker thread opens one connection per request (HTTP/1.1, `Connection: close`), and the
+ *    server accepts them all; no request has been sent yet.
+ * 2. The test's thread, which is the server's thread, blocks (`Atomics.wait`) while the worker
+ *    writes every request.
+ * 3. When the thread wakes up, every request is already in a socket buffer, and the server reads
+ *    and parses them all in one pass of its event loop.
+ *
+ * Answers come back in request order.
  */
+import type { Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { HttpAnswer } from './server.js';
 
@@ -19,10 +26,22 @@ export interface BurstRequest {
   body?: unknown;
 }
 
+/** What the burst needs of a test server: where to send, and the listener whose accepts it counts. */
+export interface BurstTarget {
+  url: string;
+  app: { http: { server: Server } };
+}
+
+/** The worker and the test's thread hand over through one shared integer. */
+const CONNECTED = 1;
+const WRITE_NOW = 2;
+const WRITTEN = 3;
+
 const WORKER = String.raw`
   const net = require('node:net');
   const { parentPort, workerData } = require('node:worker_threads');
-  const { url, requests } = workerData;
+  const { url, requests, shared } = workerData;
+  const state = new Int32Array(shared);
   const target = new URL(url);
 
   function encode(r) {
@@ -82,20 +101,51 @@ const WORKER = String.raw`
       socket.once('error', reject);
       socket.once('close', () => { try { resolve(parse(Buffer.concat(chunks))); } catch (err) { reject(err); } });
     }));
+    Atomics.store(state, 0, 1);
+    Atomics.notify(state, 0);
+    // The server's thread is blocked from here until WRITTEN.
+    if (Atomics.wait(state, 0, 1, 30000) === 'timed-out') throw new Error('the test thread never gave the go');
     sockets.forEach((socket, i) => socket.write(payloads[i]));
+    Atomics.store(state, 0, 3);
+    Atomics.notify(state, 0);
     return Promise.all(answers);
   })().then((answers) => parentPort.postMessage({ answers }), (err) => parentPort.postMessage({ error: String((err && err.stack) || err) }));
 `;
 
-export function burst(url: string, requests: BurstRequest[]): Promise<HttpAnswer[]> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { eval: true, workerData: { url, requests } });
-    worker.once('message', (msg: { answers?: { status: number; body: any; headers: [string, string][] }[]; error?: string }) => {
+export function burst(target: BurstTarget, requests: BurstRequest[]): Promise<HttpAnswer[]> {
+  const shared = new SharedArrayBuffer(4);
+  const state = new Int32Array(shared);
+  const server = target.app.http.server;
+  let accepted = 0;
+  const onConnection = () => accepted++;
+  server.on('connection', onConnection);
+  return new Promise<HttpAnswer[]>((resolve, reject) => {
+    const worker = new Worker(WORKER, { eval: true, workerData: { url: target.url, requests, shared } });
+    let settled = false;
+    const finish = (err: Error | null, answers?: HttpAnswer[]) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(poll);
+      server.off('connection', onConnection);
       void worker.terminate();
-      if (msg.error) reject(new Error(msg.error));
-      else resolve(msg.answers!.map((a) => ({ status: a.status, body: a.body, headers: new Headers(a.headers) })));
+      if (err) reject(err);
+      else resolve(answers!);
+    };
+    // Step 2, once every connection is open on the worker's side and accepted on the server's.
+    const poll = setInterval(() => {
+      if (Atomics.load(state, 0) !== CONNECTED || accepted < requests.length) return;
+      clearInterval(poll);
+      Atomics.store(state, 0, WRITE_NOW);
+      Atomics.notify(state, 0);
+      if (Atomics.wait(state, 0, WRITE_NOW, 30_000) === 'timed-out' && Atomics.load(state, 0) !== WRITTEN) {
+        finish(new Error('the burst worker did not write its requests within 30 s'));
+      }
+    }, 1);
+    worker.once('message', (msg: { answers?: { status: number; body: any; headers: [string, string][] }[]; error?: string }) => {
+      if (msg.error) finish(new Error(msg.error));
+      else finish(null, msg.answers!.map((a) => ({ status: a.status, body: a.body, headers: new Headers(a.headers) })));
     });
-    worker.once('error', reject);
+    worker.once('error', (err) => finish(err));
   });
 }
 

@@ -48,10 +48,11 @@ for (const backend of await backendsFor('idempotency')) {
       // Sent from a worker thread, so the server really has them in hand at once.
       const stopTracking = trackInFlight(server.app.http.server);
       const answers = await burst(
-        server.url,
+        server,
         Array.from({ length: 100 }, () => ({ method: 'POST', path: '/api/provision', token: ann, body, headers: { 'idempotency-key': 'burst-key-1' } })),
       );
-      const { maxInFlight } = stopTracking();
+      const { maxInFlight, connections } = stopTracking();
+      console.info(`burst: ${connections} connections, at most ${maxInFlight} in flight`);
       expect(maxInFlight).toBeGreaterThanOrEqual(50);
 
       expect(answers.map((a) => a.status)).toEqual(Array(100).fill(200));
@@ -87,7 +88,7 @@ for (const backend of await backendsFor('idempotency')) {
       const input = { serviceName: 'idem-gql-burst', config: { template: 'k8s_small' }, targetInfra: { type: 'aws' } };
       const before = await ledger();
       const answers = await burst(
-        server.url,
+        server,
         Array.from({ length: 50 }, () => ({ method: 'POST', path: '/graphql', token: ann, body: { query: PROVISION, variables: { input, key: 'gql-burst-key' } } })),
       );
       for (const a of answers) {
@@ -147,7 +148,7 @@ for (const backend of await backendsFor('idempotency')) {
       const before = await ledger();
       const bodies = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b));
       const answers = await burst(
-        server.url,
+        server,
         bodies.map((body) => ({ method: 'POST', path: '/api/provision', token: ann, body, headers: { 'idempotency-key': 'race-key' } })),
       );
       expect(answers.filter((x) => x.status >= 500)).toEqual([]);
@@ -245,7 +246,7 @@ for (const backend of await backendsFor('idempotency')) {
       await em().nativeUpdate(IdempotencyKey, { owner: 'idem-ann', key: 'ttl-burst-key' }, { createdAt: new Date(Date.now() - 25 * HOUR) });
       const before = await ledger();
       const answers = await burst(
-        server.url,
+        server,
         Array.from({ length: 30 }, () => ({ method: 'POST', path: '/api/provision', token: ann, body, headers: { 'idempotency-key': 'ttl-burst-key' } })),
       );
       expect(answers.map((a) => a.status)).toEqual(Array(30).fill(200));

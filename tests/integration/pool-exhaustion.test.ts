@@ -84,7 +84,7 @@ for (const backend of await backendsFor('pool exhaustion')) {
       const stopTracking = trackInFlight(server.app.http.server);
       const started = Date.now();
       const answers = await burst(
-        server.url,
+        server,
         Array.from({ length: ORDERS }, (_, i) => ({
           method: 'POST',
           path: '/api/provision',

@@ -33,7 +33,7 @@ for (const backend of await backendsFor('quota races')) {
     it('40 concurrent one-host orders against a 7-host quota: exactly 7 accepted, 33 refused, totals agree', async () => {
       const token = await server.createUser('race-quota');
       const answers = await burst(
-        server.url,
+        server,
         Array.from({ length: 40 }, (_, i) => ({ method: 'POST', path: '/api/provision', token, body: { serviceName: `rq-${i}`, ...SMALL } })),
       );
       const statuses = answers.map((a) => a.status);
@@ -57,7 +57,7 @@ for (const backend of await backendsFor('quota races')) {
       expect(set.status).toBe(200);
       const tokens = await Promise.all(['race-a', 'race-b', 'race-c', 'race-d'].map((name) => server.createUser(name)));
       const answers = await burst(
-        server.url,
+        server,
         Array.from({ length: 24 }, (_, i) => ({ method: 'POST', path: '/api/provision', token: tokens[i % 4], body: { serviceName: `rp-${i}`, ...SMALL } })),
       );
       const statuses = answers.map((a) => a.status);
