@@ -132,8 +132,12 @@ export function burst(target: BurstTarget, requests: BurstRequest[]): Promise<Ht
       else resolve(answers!);
     };
     // Step 2, once every connection is open on the worker's side and accepted on the server's.
+    const deadline = Date.now() + 30_000;
     const poll = setInterval(() => {
-      if (Atomics.load(state, 0) !== CONNECTED || accepted < requests.length) return;
+      if (Atomics.load(state, 0) !== CONNECTED || accepted < requests.length) {
+        if (Date.now() > deadline) finish(new Error(`the server accepted ${accepted} of ${requests.length} connections in 30 s`));
+        return;
+      }
       clearInterval(poll);
       Atomics.store(state, 0, WRITE_NOW);
       Atomics.notify(state, 0);
