@@ -40,7 +40,7 @@ const WRITTEN = 3;
 const WORKER = String.raw`
   const net = require('node:net');
   const { parentPort, workerData } = require('node:worker_threads');
-  const { url, requests, shared } = workerData;
+  const { url, requests, shared, CONNECTED, WRITTEN } = workerData;
   const state = new Int32Array(shared);
   const target = new URL(url);
 
@@ -101,12 +101,13 @@ const WORKER = String.raw`
       socket.once('error', reject);
       socket.once('close', () => { try { resolve(parse(Buffer.concat(chunks))); } catch (err) { reject(err); } });
     }));
-    Atomics.store(state, 0, 1);
+    Atomics.store(state, 0, CONNECTED);
     Atomics.notify(state, 0);
-    // The server's thread is blocked from here until WRITTEN.
-    if (Atomics.wait(state, 0, 1, 30000) === 'timed-out') throw new Error('the test thread never gave the go');
+    // The go comes from the test's thread, which then blocks until WRITTEN. The requests are
+    // small: each write goes to the kernel at once, not to a queue of this thread's event loop.
+    if (Atomics.wait(state, 0, CONNECTED, 30000) === 'timed-out') throw new Error('the test thread never gave the go');
     sockets.forEach((socket, i) => socket.write(payloads[i]));
-    Atomics.store(state, 0, 3);
+    Atomics.store(state, 0, WRITTEN);
     Atomics.notify(state, 0);
     return Promise.all(answers);
   })().then((answers) => parentPort.postMessage({ answers }), (err) => parentPort.postMessage({ error: String((err && err.stack) || err) }));
@@ -120,7 +121,7 @@ export function burst(target: BurstTarget, requests: BurstRequest[]): Promise<Ht
   const onConnection = () => accepted++;
   server.on('connection', onConnection);
   return new Promise<HttpAnswer[]>((resolve, reject) => {
-    const worker = new Worker(WORKER, { eval: true, workerData: { url: target.url, requests, shared } });
+    const worker = new Worker(WORKER, { eval: true, workerData: { url: target.url, requests, shared, CONNECTED, WRITTEN } });
     let settled = false;
     const finish = (err: Error | null, answers?: HttpAnswer[]) => {
       if (settled) return;
