@@ -5,8 +5,8 @@
  * `em.transactional` inside another. On Node 20 the first `AsyncLocalStorage#run` switches on
  * V8's promise hooks for the rest of the process, and nothing switches them off again. From
  * then on every promise and every `await` of every request takes V8's slow path. One admin
- * approving one account was enough to make every later GraphQL request about a quarter dearer
- * (docs/BENCHMARKS.md, session 5).
+ * approving one account was enough to make every later GraphQL request take 1.2-1.25 × as long
+ * (A/B under load, docs/BENCHMARKS.md, session 5).
  *
  * So the server writes entities with single native statements. Its other writes are plain SQL
  * already (server/db/sql.ts, the project journal). tests/integration/no-async-context.test.ts

@@ -16,8 +16,8 @@
  * itself after a restart, to resume.
  */
 import { hostname } from 'node:os';
-import type { EntityManager } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/core';
 import type { Catalog } from '../config/catalog.js';
 import { backendOf, type Orm } from '../db/orm.js';
 import { Project, RunnerInstance, type PendingAction, type ProjectDetails } from '../entities/index.js';

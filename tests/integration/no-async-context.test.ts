@@ -3,8 +3,8 @@
  *
  * On Node 20 the first `AsyncLocalStorage#run` or `enterWith` switches on V8's promise hooks
  * for the rest of the process. MikroORM's `em.flush()` and `em.transactional()` both enter one.
- * With the hooks on, GraphQL `project(id)` cost about 470 µs of CPU per request under load;
- * without them, about 290 µs (docs/BENCHMARKS.md, session 5). So the server writes entities
+ * Under the same load, a build without them answered GraphQL `project(id)` 1.19 × and the
+ * GraphQL order 1.25 × as fast (docs/BENCHMARKS.md, session 5). So the server writes entities
  * with native statements (server/db/entity-writes.ts). This test wraps
  * AsyncLocalStorage's entry points before the server starts, walks the accounts, admin and
  * provisioning flows, and fails on any entry made from the server's code or from MikroORM.
