@@ -17,6 +17,7 @@ import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js'
 import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { formatGraphQLError } from './graphql/errors.js';
+import { CompiledExecution } from './graphql/executor.js';
 import { registerGraphQLHttp } from './graphql/http.js';
 import { limitRules, operationLimitsPlugin } from './graphql/limits.js';
 import { noStorePlugin } from './graphql/no-store.js';
@@ -55,6 +56,8 @@ export interface App {
   dispatcher: Dispatcher;
   orm: Orm;
   database: DatabaseInfo;
+  /** How GraphQL operations over HTTP are executed (compiled once they repeat). */
+  graphqlExecution: CompiledExecution;
   /** Set when this start created the first admin with a generated password (development only). */
   generatedAdminPassword?: string;
   listen(): Promise<string>;
@@ -186,8 +189,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Token, depth, alias and complexity limits run before any resolver (graphql/limits.ts);
     // batching stays off and CSRF prevention on (Apollo's defaults).
     const hideSuggestions = config.isProduction;
+    // Operations that repeat run as compiled queries (graphql/executor.ts).
+    const execution = new CompiledExecution(schema, {
+      compileAfter: config.graphql.compileAfter,
+      onCompileError: (operationName, err) => log.warn({ operationName, err }, 'GraphQL operation cannot be compiled; it runs interpreted'),
+    });
     const apollo = new ApolloServer<GraphQLContext>({
-      schema,
+      gateway: execution.gateway(),
       introspection: !config.isProduction,
       hideSchemaDetailsFromClientErrors: config.isProduction,
       includeStacktraceInErrorResponses: false,
@@ -269,6 +277,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       dispatcher,
       orm,
       database,
+      graphqlExecution: execution,
       generatedAdminPassword: admin.generatedPassword,
       listen: () => http.listen({ port: config.port, host: config.host }),
       close: async () => {

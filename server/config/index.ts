@@ -45,7 +45,7 @@ export interface Config {
   /** Initial portal-wide limits written to the settings row on first start. */
   initialPortalLimits: { vcpu: number; memoryGb: number };
   login: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowMinutes: number };
-  graphql: { maxDepth: number; maxAliases: number; maxComplexity: number; maxTokens: number };
+  graphql: { maxDepth: number; maxAliases: number; maxComplexity: number; maxTokens: number; compileAfter: number };
   /** Origins allowed by CORS besides the server's own; empty = same-origin only. */
   corsOrigins: string[];
   clientDist: string;
@@ -254,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxAliases: r.int('GRAPHQL_MAX_ALIASES', 15, 1, 1000),
       maxComplexity: r.int('GRAPHQL_MAX_COMPLEXITY', 5000, 10, 10_000_000),
       maxTokens: r.int('GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
+      compileAfter: r.int('GRAPHQL_COMPILE_AFTER', 2, 0, 1_000_000),
     },
     corsOrigins: (r.str('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     clientDist: resolve(r.str('CLIENT_DIST', './dist/client')),

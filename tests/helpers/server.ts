@@ -73,6 +73,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PORTAL_MAX_VCPU: '1000000',
     PORTAL_MAX_MEMORY_GB: '1000000',
     LOGIN_MAX_FAILURES_PER_ADDRESS: '100000',
+    // Every GraphQL operation over HTTP runs compiled from its first execution, so the suites
+    // check the compiled path (the one repeated operations take); graphql-executor.test.ts
+    // compares it with graphql-js's.
+    GRAPHQL_COMPILE_AFTER: '1',
     CLIENT_DIST: join(dir, 'no-client'),
     ...(postgres ? { DATABASE_URL: postgres.url, DB_FALLBACK: 'false' } : {}),
     ...options.env,

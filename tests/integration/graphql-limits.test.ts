@@ -77,7 +77,8 @@ describe('GraphQL limits (development server, SQLite)', () => {
   afterAll(() => server?.close());
 
   it('uses the configured limits', () => {
-    expect(server.config.graphql).toEqual({ maxDepth: 10, maxAliases: 15, maxComplexity: 5000, maxTokens: 2000 });
+    // compileAfter: the test servers compile every operation at its first execution (helpers/server.ts).
+    expect(server.config.graphql).toEqual({ maxDepth: 10, maxAliases: 15, maxComplexity: 5000, maxTokens: 2000, compileAfter: 1 });
   });
 
   describe('depth', () => {

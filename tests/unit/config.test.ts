@@ -28,6 +28,13 @@ describe('configuration', () => {
     expect(c.ipPools).toEqual({ aws: '10.99.0.0/24', vsphere: '192.168.40.0/24' });
     expect(c.encryptKey).toBe(DEV_ENCRYPT_KEY);
     expect(Object.keys(c.catalog.templates)).toEqual(['single', 'standard', 'enterprise', 'k8s_small']);
+    expect(c.graphql).toEqual({ maxDepth: 10, maxAliases: 15, maxComplexity: 5000, maxTokens: 2000, compileAfter: 2 });
+  });
+
+  it('reads GRAPHQL_COMPILE_AFTER: 0 turns compiling off; negative or fractional counts are refused', () => {
+    expect(loadConfig({ GRAPHQL_COMPILE_AFTER: '0' }).graphql.compileAfter).toBe(0);
+    expect(loadConfig({ GRAPHQL_COMPILE_AFTER: '1' }).graphql.compileAfter).toBe(1);
+    for (const bad of ['-1', '1.5', 'often']) expect(problemsOf({ GRAPHQL_COMPILE_AFTER: bad }).join('\n')).toContain('GRAPHQL_COMPILE_AFTER');
   });
 
   it('names every bad variable in one error', () => {
