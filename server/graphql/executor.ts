@@ -7,7 +7,7 @@
  * the schema again for every request (field collection, argument and variable coercion, value
  * completion field by field). A compiled query does that walk once. Measured in process, the
  * console's `HistoryProject` takes ~13 µs in graphql-js and ~2.3 µs compiled; a server under
- * load answers 1.15 × as many (docs/BENCHMARKS.md, session 6).
+ * load answers 1.10-1.15 × as many (docs/BENCHMARKS.md, session 6).
  *
  * What stays the same:
  * - Parsing, validation, the depth/alias/complexity limits and every plugin hook are still
