@@ -1,7 +1,7 @@
 /**
- * How Apollo executes GraphQL operations over HTTP: an operation that has run `compileAfter`
- * times is compiled into plain JavaScript (graphql-jit) and from then on runs compiled; every
- * other one runs through graphql-js's `execute`, as Apollo would run it itself.
+ * How Apollo executes GraphQL operations over HTTP: an operation is compiled into plain
+ * JavaScript (graphql-jit) at its `compileAfter`-th execution and runs compiled from then on;
+ * until then it runs through graphql-js's `execute`, as Apollo would run it itself.
  *
  * Why: in the `project(id)` profiles graphql-js spent most of its time walking the query and
  * the schema again for every request (field collection, argument and variable coercion, value
@@ -25,8 +25,9 @@
  * Compiling costs 0.1–0.4 ms for the console's operations, so an operation is only compiled
  * once it repeats (by default at its second execution). A compiled operation holds ~26 KiB
  * (`HistoryProject`) to ~200 KiB (the standard introspection query), so at most
- * `maxOperations` (200) are kept, the least recently used dropped first; the console sends 33. Subscriptions over graphql-ws are not
- * affected: they run through graphql-js (graphql/websocket.ts).
+ * `maxOperations` (200) are kept, the least recently used dropped first; the console sends 31
+ * kinds over HTTP. Subscriptions and anything else over graphql-ws are not affected: they run
+ * through graphql-js (graphql/websocket.ts).
  */
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
 import { execute, getVariableValues, GraphQLError, Kind, Source, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type SourceLocation } from 'graphql';
@@ -51,7 +52,7 @@ interface Operation {
   compiled: CompiledQuery | null | undefined;
 }
 
-/** Counts: how operations were executed since start (tests and benchmarks read them). */
+/** How operations were executed since start (the tests read these). */
 export interface ExecutionCounts {
   interpreted: number;
   compiled: number;
