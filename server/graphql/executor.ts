@@ -38,7 +38,7 @@ type Executor = NonNullable<Awaited<ReturnType<Gateway['load']>>['executor']>;
 type ExecutorContext = Parameters<Executor>[0];
 
 export interface CompiledExecutionOptions {
-  /** Executions of an operation before it is compiled (GRAPHQL_COMPILE_AFTER); 0: never compile. */
+  /** The execution of an operation at which it is compiled (GRAPHQL_COMPILE_AFTER): 1 = the first; 0 = never. */
   compileAfter: number;
   /** Compiled operations kept at most (least recently used dropped first). */
   maxOperations?: number;
