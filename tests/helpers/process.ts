@@ -503,6 +503,10 @@ export async function openDbView(db: DbTarget): Promise<DbView> {
     };
   }
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  // An idle connection the server ends (57P01 when a database is dropped WITH (FORCE) or a
+  // backend is terminated) is an 'error' event on the pool; unheard, it crashed the test worker
+  // (CI, session 6). The next query takes a new connection, so it is only reported.
+  pool.on('error', (err) => console.warn(`[db view] idle connection lost: ${err.message}`));
   const all = async (sql: string) => (await pool.query(sql)).rows as any[];
   return {
     projects: async () => (await all(PROJECTS_SQL)).map(toProject),
