@@ -279,6 +279,20 @@ describe('CompiledExecution', () => {
     expect(two.counts).toMatchObject({ interpreted: 4, compiled: 3, compilations: 1 });
   });
 
+  it('runs the request through graphql-js when a compiled query refuses variables graphql-js accepted', async () => {
+    const schema = await buildGraphQLSchema();
+    const execution = new CompiledExecution(schema, { compileAfter: 1 });
+    const request = requestFor('{ __typename }', null);
+    expect(await execution.execute(request)).toEqual({ data: { __typename: 'Query' } });
+    expect(execution.counts).toMatchObject({ compiled: 1, compilations: 1 });
+    // No real document makes the two disagree today; stand in a compiled query that refuses.
+    const operations = (execution as unknown as { operations: Map<string, { compiled: unknown }> }).operations;
+    const [entry] = operations.values();
+    entry.compiled = { query: async () => ({ errors: [new GraphQLError('Variable "$x" got invalid value')] }) };
+    expect(await execution.execute(request)).toEqual({ data: { __typename: 'Query' } });
+    expect(execution.counts).toMatchObject({ compiled: 1, fellBack: 1, interpreted: 1 });
+  });
+
   it('an operation that cannot be compiled is reported once and keeps running through graphql-js', async () => {
     const schema = await buildGraphQLSchema();
     const reported: (string | null)[] = [];
