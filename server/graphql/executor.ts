@@ -103,11 +103,8 @@ export class CompiledExecution {
     const compiled = this.compiledFor(request);
     if (!compiled) return this.interpret(request);
     const variables = request.request.variables ?? {};
-    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
-    if (coerced.errors) {
-      this.counts.interpreted++;
-      return { errors: coerced.errors };
-    }
+    // Refused variables: graphql-js answers them, with its own wording, and runs nothing.
+    if (getVariableValues(this.schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 }).errors) return this.interpret(request);
     const result = await compiled.query(undefined, request.context, variables);
     if (result.data === undefined) {
       // Only a refusal of the variables leaves no data at all; graphql-js accepted them.
