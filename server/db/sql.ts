@@ -84,6 +84,8 @@ export class SqlTransaction {
   private begun = false;
   private committedHere = false;
   private readonly deferred: string[] = [];
+  /** Statements this transaction sent written out that its connection should prepare ({@link prepareWanted}). */
+  readonly wanted = new Set<Preparable>();
   private readonly pending: { text: string; params: readonly unknown[]; method: SqlMethod; resolve: (value: unknown) => void; reject: (err: unknown) => void }[] = [];
 
   /** @internal */
@@ -141,10 +143,16 @@ export class SqlTransaction {
     try {
       if (batch.length === 1 && opening.length === 0) {
         const [only] = batch;
-        only.resolve(await runPg(this.driver as PgConnection, only.text, only.params, only.method));
+        const prepared = this.prepared(only.text);
+        if (!prepared) {
+          only.resolve(await runPg(this.driver as PgConnection, only.text, only.params, only.method));
+          return;
+        }
+        const [result] = await this.simple([executeSql(prepared, only.params)]);
+        only.resolve(only.method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) });
         return;
       }
-      const texts = batch.map((b) => formatSql(b.text, b.params));
+      const texts = batch.map((b) => this.statement(b.text, b.params));
       const results = await this.simple([...opening, ...texts]);
       batch.forEach((b, i) => {
         const result = results[opening.length + i];
@@ -163,7 +171,26 @@ export class SqlTransaction {
       await this.run(text, params, 'run');
       return;
     }
-    this.deferred.push(formatSql(text, params));
+    this.deferred.push(this.statement(text, params));
+  }
+
+  /**
+   * PostgreSQL: the statement as this transaction sends it in a message of several: `EXECUTE`
+   * of the statement prepared on this connection, or written out with its values (and then
+   * noted for the connection to prepare, once the text has been used often enough).
+   */
+  private statement(text: string, params: readonly unknown[]): string {
+    const prepared = this.prepared(text);
+    return prepared ? executeSql(prepared, params) : formatSql(text, params);
+  }
+
+  /** The statement prepared for `text` on this connection, or undefined (then maybe noted as wanted). */
+  private prepared(text: string): Preparable | undefined {
+    const entry = preparableFor(text);
+    if (!entry) return undefined;
+    if (preparedOn.get(this.driver as object)?.has(entry)) return entry;
+    if (entry.uses >= PREPARE_AFTER_USES && !entry.refused) this.wanted.add(entry);
+    return undefined;
   }
 
   /**
@@ -330,7 +357,94 @@ export async function transaction<T>(em: EntityManager, work: (tx: SqlTransactio
     throw err;
   } finally {
     tx.end();
-    client.releaseConnection(tx.driver);
+    const driver = tx.driver as PgConnection & { __knex__disposed?: unknown };
+    if (tx.postgres && tx.wanted.size && !driver.__knex__disposed) {
+      // After the answer: the caller does not wait for this round trip, only the pool does.
+      void prepareWanted(driver, [...tx.wanted]).finally(() => client.releaseConnection(driver));
+    } else {
+      client.releaseConnection(driver);
+    }
+  }
+}
+
+/**
+ * PostgreSQL prepared statements for the statements of hand-run transactions.
+ *
+ * A transaction's statements go out several to a message (the simple query protocol, see
+ * {@link SqlTransaction}), written out with their values: PostgreSQL parsed, analysed and
+ * planned each one again for every order. A statement prepared on the connection runs as
+ * `EXECUTE name(values)` instead, which skips the parse and analysis, and after a few runs
+ * the planning too when PostgreSQL finds its generic plan as good (plan_cache_mode auto).
+ *
+ * A statement is prepared only outside any transaction: when a transaction noted statements to
+ * prepare ({@link SqlTransaction.wanted}), its connection prepares them after the COMMIT (or
+ * ROLLBACK) and before it goes back to the pool, one message each. A PREPARE that fails there
+ * affects nothing else; when PostgreSQL refuses the text itself (it cannot tell a value's type,
+ * say) the text is never prepared again and keeps going out written out. A prepared statement
+ * lives as long as its connection (nothing here deallocates one), so what was prepared is known
+ * without asking the server.
+ */
+export interface Preparable {
+  /** The statement's name on every connection (one per text, for the life of the process). */
+  readonly name: string;
+  /** The text with numbered placeholders. */
+  readonly text: string;
+  /** How many values it takes. */
+  readonly count: number;
+  /** How many times a transaction sent it. */
+  uses: number;
+  /** PostgreSQL refused to prepare it. */
+  refused: boolean;
+}
+
+/** A text is prepared once transactions have sent it this many times (not for one-off statements). */
+const PREPARE_AFTER_USES = 3;
+/** At most this many texts are prepared; later new texts go out written out. */
+const MAX_PREPARED_TEXTS = 100;
+const preparables = new Map<string, Preparable>();
+/** Per connection, the statements prepared on it. */
+const preparedOn = new WeakMap<object, Set<Preparable>>();
+
+function preparableFor(text: string): Preparable | undefined {
+  let entry = preparables.get(text);
+  if (!entry) {
+    if (preparables.size >= MAX_PREPARED_TEXTS) return undefined;
+    const out = replacePlaceholders(text, (i) => `$${i + 1}`);
+    entry = { name: `hcmp_${preparables.size + 1}`, text: out.text, count: out.count, uses: 0, refused: false };
+    preparables.set(text, entry);
+  }
+  entry.uses++;
+  return entry;
+}
+
+/** `EXECUTE` of a prepared statement with its values written out. */
+function executeSql(statement: Preparable, params: readonly unknown[]): string {
+  if (params.length !== statement.count) throw new Error(params.length > statement.count ? 'more values than placeholders' : 'more placeholders than values');
+  return params.length ? `execute ${statement.name}(${params.map(sqlLiteral).join(', ')})` : `execute ${statement.name}`;
+}
+
+/**
+ * Prepares `statements` on a connection no transaction is open on. Stops at the first failure
+ * that is not about the statement's own text (the connection may be unusable; the pool finds out).
+ */
+async function prepareWanted(connection: PgConnection, statements: Preparable[]): Promise<void> {
+  let known = preparedOn.get(connection);
+  if (!known) preparedOn.set(connection, (known = new Set()));
+  for (const statement of statements) {
+    if (known.has(statement) || statement.refused) continue;
+    try {
+      await connection.query({ text: `prepare ${statement.name} as ${statement.text}`, values: [] });
+      known.add(statement);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === '42P05') {
+        known.add(statement); // already there (cannot happen while this map is right; harmless if it does)
+      } else if (typeof code === 'string' && /^(42|0A|22)/.test(code)) {
+        statement.refused = true;
+      } else {
+        return;
+      }
+    }
   }
 }
 
