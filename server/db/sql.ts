@@ -194,15 +194,15 @@ export class SqlTransaction {
   }
 
   /**
-   * PostgreSQL: sends what was deferred, `text` and COMMIT in one round trip, so the locks
-   * `text` takes are held only for its execution and the commit, not for a round trip and
-   * whatever the event loop does in between. `text` must hold its values written out
-   * ({@link sqlLiteral}). Returns the rows `text` answered.
+   * PostgreSQL: sends what was deferred, `text` (with `params`) and COMMIT in one round trip,
+   * so the locks `text` takes are held only for its execution and the commit, not for a round
+   * trip and whatever the event loop does in between. Returns the rows `text` answered.
    */
-  async commitWith(text: string): Promise<Record<string, unknown>[]> {
+  async commitWith(text: string, params: readonly unknown[]): Promise<Record<string, unknown>[]> {
     if (!this.postgres) throw new Error('commitWith is for PostgreSQL');
     this.assertOpen();
-    const results = await this.simple([...this.opening(), ...this.deferred.splice(0), text, 'commit']);
+    const last = this.statement(text, params);
+    const results = await this.simple([...this.opening(), ...this.deferred.splice(0), last, 'commit']);
     this.committedHere = true;
     return results[results.length - 2].rows;
   }

@@ -6,7 +6,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { backendOf, type Orm } from '../db/orm.js';
-import { deferSql, sql, sqlLiteral, SqlTransaction, transaction, type SqlTarget } from '../db/sql.js';
+import { deferSql, sql, SqlTransaction, transaction, type SqlTarget } from '../db/sql.js';
 import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import { readProject } from './project-rows.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
@@ -294,15 +294,19 @@ export class JournalTx {
       // to the commit, so the two go to PostgreSQL together and the limits are checked inside
       // the statement: a total over a limit divides by zero (22012), which aborts the statement
       // and the COMMIT after it. The error is worded afterwards (ProjectJournal.run).
+      // With placeholders: the text is the same from order to order (for the same kinds of
+      // limits), so the connection can run it prepared (server/db/sql.ts).
+      const params: unknown[] = owners.flatMap((owner) => [owner, ...deltas.get(owner)!]);
       const over = this.guards.flatMap((guard) =>
         [...guard.limits].map(([owner, bounds]) => {
-          const tests = Object.entries(bounds).map(([column, max]) => `${column} > ${sqlLiteral(max)}`);
-          return tests.length ? `(owner = ${sqlLiteral(owner)} and (${tests.join(' or ')}))` : 'false';
+          const tests = Object.entries(bounds);
+          if (!tests.length) return 'false';
+          params.push(owner, ...tests.map(([, max]) => max));
+          return `(owner = ? and (${tests.map(([column]) => `${column} > ?`).join(' or ')}))`;
         }),
       );
-      const values = owners.map((owner) => `(${[owner, ...deltas.get(owner)!].map(sqlLiteral).join(', ')})`).join(', ');
       try {
-        await this.db.commitWith(`${upsert(values)}, 1 / (case when ${over.join(' or ')} then 0 else 1 end) as within_limits`);
+        await this.db.commitWith(`${upsert(owners.map(() => '(?, ?, ?, ?, ?, ?)').join(', '))}, 1 / (case when ${over.join(' or ')} then 0 else 1 end) as within_limits`, params);
       } catch (err) {
         if ((err as { code?: string }).code === '22012') throw new UsageLimitExceeded(deltas, this.guards);
         throw err;
