@@ -36,7 +36,7 @@ interface SqliteConnection {
   readonly open: boolean;
 }
 interface PgConnection {
-  query(config: { text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 /** What knex's client offers for taking a connection out of the pool and giving it back. */
 interface PoolClient {
@@ -460,19 +460,40 @@ function runSqlite(db: SqliteConnection, text: string, params: readonly unknown[
 }
 
 async function runPg(db: PgConnection, text: string, params: readonly unknown[], method: SqlMethod): Promise<unknown> {
-  const result = await db.query({ text: numbered(text), values: params as unknown[] });
+  const result = await db.query({ ...named(text), values: params as unknown[] });
   return method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) };
 }
 
-/** PostgreSQL placeholders: each `?` outside quotes becomes `$1`, `$2`, … (remembered per text). */
+/**
+ * PostgreSQL, one statement with its values bound (the extended query protocol): the text with
+ * numbered placeholders (each `?` outside quotes becomes `$1`, `$2`, …) and, once the text has
+ * run {@link NAME_AFTER_USES} times, a statement name (for at most {@link MAX_NAMED_TEXTS}
+ * texts). node-postgres parses a named statement once per connection (it notes the name when
+ * PostgreSQL confirms the parse) and afterwards only binds and executes it, so PostgreSQL skips
+ * parsing it and, once the generic plan is as good, planning it. The parameter types are
+ * inferred as for an unnamed statement, so a text that runs unnamed runs named. The names
+ * (`hcmp_q…`) are apart from the PREPAREd ones above (`hcmp_…`): both kinds share one
+ * namespace per connection.
+ */
+const NAME_AFTER_USES = 3;
+const MAX_NAMED_TEXTS = 200;
+const namedTexts = new Map<string, { name: string; text: string }>();
+/** Texts not (yet) named, the most recently used remembered. */
 const NUMBERED_CACHE_SIZE = 500;
-const numberedTexts = new Map<string, string>();
+const numberedTexts = new Map<string, { text: string; uses: number }>();
 
-function numbered(text: string): string {
-  let out = numberedTexts.get(text);
-  if (out !== undefined) return out;
-  out = replacePlaceholders(text, (i) => `$${i + 1}`).text;
-  if (numberedTexts.size >= NUMBERED_CACHE_SIZE) numberedTexts.delete(numberedTexts.keys().next().value!);
-  numberedTexts.set(text, out);
-  return out;
+function named(text: string): { name?: string; text: string } {
+  const known = namedTexts.get(text);
+  if (known) return known;
+  let entry = numberedTexts.get(text);
+  if (!entry) {
+    if (numberedTexts.size >= NUMBERED_CACHE_SIZE) numberedTexts.delete(numberedTexts.keys().next().value!);
+    entry = { text: replacePlaceholders(text, (i) => `$${i + 1}`).text, uses: 0 };
+    numberedTexts.set(text, entry);
+  }
+  if (++entry.uses < NAME_AFTER_USES || namedTexts.size >= MAX_NAMED_TEXTS) return { text: entry.text };
+  numberedTexts.delete(text);
+  const promoted = { name: `hcmp_q${namedTexts.size + 1}`, text: entry.text };
+  namedTexts.set(text, promoted);
+  return promoted;
 }

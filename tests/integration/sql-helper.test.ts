@@ -253,6 +253,23 @@ for (const backend of await backendsFor('plain SQL helper')) {
       expect((await sql(em, 'select action from audit_log where actor = ? and action in (?, ?)', ['sql-prepared', 'undone', 'after-failure'])).map((r) => r.action)).toEqual(['after-failure']);
     });
 
+    it.runIf(backend === 'postgresql')('a statement run outside a transaction is named after its third run and parsed once per connection', async () => {
+      const em = server.app.orm.em.fork();
+      const nasty = String.raw`it's a ? and a '?' \ -- $1`;
+      const text = "select ?::int + 1 as n, ? as s, '?' as q /* named-read */";
+      for (let i = 0; i < 8; i++) {
+        expect(await sql(em, text, [i, nasty])).toEqual([{ n: i + 1, s: nasty, q: '?' }]);
+      }
+      // The pool hands out the connection given back last, so this runs where those did.
+      const rows = await sql(em, 'select statement, generic_plans + custom_plans as runs from pg_prepared_statements where statement like ?', ['%named-read%']);
+      expect(rows).toHaveLength(1);
+      expect(rows[0].statement).toBe("select $1::int + 1 as n, $2 as s, '?' as q /* named-read */");
+      expect(Number(rows[0].runs)).toBeGreaterThanOrEqual(1);
+      // A text PostgreSQL cannot parse fails as it would unnamed, every time, and the connection stays usable.
+      for (let i = 0; i < 4; i++) await expect(sql(em, 'select ? is null as missing /* named-refused */', [null])).rejects.toThrow(/could not determine data type/);
+      expect(await sql(em, text, [41, 'x'])).toEqual([{ n: 42, s: 'x', q: '?' }]);
+    });
+
     it.runIf(backend === 'postgresql')('a statement PostgreSQL cannot prepare keeps running written out, and no transaction fails for it', async () => {
       const em = server.app.orm.em.fork();
       // PREPARE refuses this text: nothing tells the type of the parameter.
