@@ -192,97 +192,102 @@ for (const backend of await backendsFor('plain SQL helper')) {
       expect((await sql(em, 'select action from audit_log where actor = ?', ['sql-defer'])).map((r) => r.action)).toEqual(['now', 'later']);
     });
 
-    it.runIf(backend === 'postgresql')('a statement transactions send often is prepared on their connections and then runs prepared, values intact', async () => {
-      const em = server.app.orm.em.fork();
-      const nasty = String.raw`back\slash \' quote ' double '' E'x' ? $1 ; commit; --`;
-      // The marker keeps these texts apart from every other suite's (a text is prepared once it was used three times).
-      const insert = 'insert into audit_log (at, actor, action, target, result, detail) values (?, ?, ?, ?, ?, ?) /* prepared-insert */';
-      const read = 'select count(*) as n from audit_log where actor = ? and target = ? /* prepared-read */';
-      const runsOf = async (tx: SqlTransaction, marker: string): Promise<number | null> => {
-        const rows = await sql(tx, 'select generic_plans + custom_plans as runs from pg_prepared_statements where statement like ?', [`%${marker}%`]);
-        return rows.length ? Number(rows[0].runs) : null;
-      };
-      const seen: { before: number | null; after: number | null; readBefore: number | null; readAfter: number | null }[] = [];
-      for (let i = 0; i < 40; i++) {
-        const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i, 7));
-        seen.push(
-          await transaction(em, async (tx) => {
-            const before = await runsOf(tx, 'prepared-insert');
-            const readBefore = await runsOf(tx, 'prepared-read');
-            // Issued together: one message, the insert first.
-            const inserted = sql(tx, insert, [at, 'sql-prepared', `a${i}`, nasty, 'success', JSON.stringify({ i, s: nasty })], 'run');
-            const counted = sql(tx, read, ['sql-prepared', nasty]);
-            expect(await inserted).toEqual({ affectedRows: 1 });
-            expect(Number((await counted)[0].n)).toBe(i + 1);
-            // Deferred to the COMMIT, with a null and a date.
-            await deferSql(tx, insert, [at, 'sql-prepared-deferred', `d${i}`, null, 'success', null]);
-            return { before, after: await runsOf(tx, 'prepared-insert'), readBefore, readAfter: await runsOf(tx, 'prepared-read') };
-          }),
-        );
-      }
-      // Once a connection has the statement, every transaction on it runs it there: the runs
-      // counted on that connection move by exactly the statements this transaction sent.
-      const prepared = seen.filter((s) => s.before !== null);
-      expect(prepared.length).toBeGreaterThan(20);
-      for (const s of prepared) expect(s.after).toBe(s.before! + 1);
-      for (const s of seen.filter((s) => s.readBefore !== null)) expect(s.readAfter).toBe(s.readBefore! + 1);
-      expect(seen.filter((s) => s.readBefore !== null).length).toBeGreaterThan(20);
-      // No statement was prepared before it had been used three times.
-      expect(seen.slice(0, 2).every((s) => s.before === null)).toBe(true);
-      const rows = await sql(em, 'select action, target, at, detail from audit_log where actor = ? order by id', ['sql-prepared']);
-      expect(rows).toHaveLength(40);
-      rows.forEach((row, i) => {
-        expect(row.action).toBe(`a${i}`);
-        expect(row.target).toBe(nasty);
-        expect(new Date(row.at as string).toISOString()).toBe(new Date(Date.UTC(2026, 0, 1, 0, 0, i, 7)).toISOString());
-        expect(row.detail).toEqual({ i, s: nasty });
-      });
-      const deferred = await sql(em, 'select action, target, detail from audit_log where actor = ? order by id', ['sql-prepared-deferred']);
-      expect(deferred.map((r) => r.action)).toEqual(Array.from({ length: 40 }, (_, i) => `d${i}`));
-      expect(deferred.every((r) => r.target === null && r.detail === null)).toBe(true);
+    // PostgreSQL only: statements prepared on a connection (server/db/sql.ts).
+    if (backend === 'postgresql') {
+      describe('prepared and named statements', () => {
+        it('a statement transactions send often is prepared on their connections and then runs prepared, values intact', async () => {
+          const em = server.app.orm.em.fork();
+          const nasty = String.raw`back\slash \' quote ' double '' E'x' ? $1 ; commit; --`;
+          // The marker keeps these texts apart from every other suite's (a text is prepared once it was used three times).
+          const insert = 'insert into audit_log (at, actor, action, target, result, detail) values (?, ?, ?, ?, ?, ?) /* prepared-insert */';
+          const read = 'select count(*) as n from audit_log where actor = ? and target = ? /* prepared-read */';
+          const runsOf = async (tx: SqlTransaction, marker: string): Promise<number | null> => {
+            const rows = await sql(tx, 'select generic_plans + custom_plans as runs from pg_prepared_statements where statement like ?', [`%${marker}%`]);
+            return rows.length ? Number(rows[0].runs) : null;
+          };
+          const seen: { before: number | null; after: number | null; readBefore: number | null; readAfter: number | null }[] = [];
+          for (let i = 0; i < 40; i++) {
+            const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i, 7));
+            seen.push(
+              await transaction(em, async (tx) => {
+                const before = await runsOf(tx, 'prepared-insert');
+                const readBefore = await runsOf(tx, 'prepared-read');
+                // Issued together: one message, the insert first.
+                const inserted = sql(tx, insert, [at, 'sql-prepared', `a${i}`, nasty, 'success', JSON.stringify({ i, s: nasty })], 'run');
+                const counted = sql(tx, read, ['sql-prepared', nasty]);
+                expect(await inserted).toEqual({ affectedRows: 1 });
+                expect(Number((await counted)[0].n)).toBe(i + 1);
+                // Deferred to the COMMIT, with a null and a date.
+                await deferSql(tx, insert, [at, 'sql-prepared-deferred', `d${i}`, null, 'success', null]);
+                return { before, after: await runsOf(tx, 'prepared-insert'), readBefore, readAfter: await runsOf(tx, 'prepared-read') };
+              }),
+            );
+          }
+          // Once a connection has the statement, every transaction on it runs it there: the runs
+          // counted on that connection move by exactly the statements this transaction sent.
+          const prepared = seen.filter((s) => s.before !== null);
+          expect(prepared.length).toBeGreaterThan(20);
+          for (const s of prepared) expect(s.after).toBe(s.before! + 1);
+          for (const s of seen.filter((s) => s.readBefore !== null)) expect(s.readAfter).toBe(s.readBefore! + 1);
+          expect(seen.filter((s) => s.readBefore !== null).length).toBeGreaterThan(20);
+          // No statement was prepared before it had been used three times.
+          expect(seen.slice(0, 2).every((s) => s.before === null)).toBe(true);
+          const rows = await sql(em, 'select action, target, at, detail from audit_log where actor = ? order by id', ['sql-prepared']);
+          expect(rows).toHaveLength(40);
+          rows.forEach((row, i) => {
+            expect(row.action).toBe(`a${i}`);
+            expect(row.target).toBe(nasty);
+            expect(new Date(row.at as string).toISOString()).toBe(new Date(Date.UTC(2026, 0, 1, 0, 0, i, 7)).toISOString());
+            expect(row.detail).toEqual({ i, s: nasty });
+          });
+          const deferred = await sql(em, 'select action, target, detail from audit_log where actor = ? order by id', ['sql-prepared-deferred']);
+          expect(deferred.map((r) => r.action)).toEqual(Array.from({ length: 40 }, (_, i) => `d${i}`));
+          expect(deferred.every((r) => r.target === null && r.detail === null)).toBe(true);
 
-      // A prepared statement that fails rolls its transaction back like any other, and the
-      // connection goes on running it.
-      await expect(
-        transaction(em, async (tx) => {
-          await sql(tx, insert, [new Date(), 'sql-prepared', 'undone', null, 'success', null], 'run');
-          await deferSql(tx, insert, [new Date(), 'sql-prepared', null, null, 'success', null]);
-        }),
-      ).rejects.toThrow(/null/);
-      await transaction(em, (tx) => deferSql(tx, insert, [new Date(), 'sql-prepared', 'after-failure', null, 'success', null]));
-      expect((await sql(em, 'select action from audit_log where actor = ? and action in (?, ?)', ['sql-prepared', 'undone', 'after-failure'])).map((r) => r.action)).toEqual(['after-failure']);
-    });
-
-    it.runIf(backend === 'postgresql')('a statement run outside a transaction is named after its third run and parsed once per connection', async () => {
-      const em = server.app.orm.em.fork();
-      const nasty = String.raw`it's a ? and a '?' \ -- $1`;
-      const text = "select ?::int + 1 as n, ? as s, '?' as q /* named-read */";
-      for (let i = 0; i < 8; i++) {
-        expect(await sql(em, text, [i, nasty])).toEqual([{ n: i + 1, s: nasty, q: '?' }]);
-      }
-      // The pool hands out the connection given back last, so this runs where those did.
-      const rows = await sql(em, 'select statement, generic_plans + custom_plans as runs from pg_prepared_statements where statement like ?', ['%named-read%']);
-      expect(rows).toHaveLength(1);
-      expect(rows[0].statement).toBe("select $1::int + 1 as n, $2 as s, '?' as q /* named-read */");
-      expect(Number(rows[0].runs)).toBeGreaterThanOrEqual(1);
-      // A text PostgreSQL cannot parse fails as it would unnamed, every time, and the connection stays usable.
-      for (let i = 0; i < 4; i++) await expect(sql(em, 'select ? is null as missing /* named-refused */', [null])).rejects.toThrow(/could not determine data type/);
-      expect(await sql(em, text, [41, 'x'])).toEqual([{ n: 42, s: 'x', q: '?' }]);
-    });
-
-    it.runIf(backend === 'postgresql')('a statement PostgreSQL cannot prepare keeps running written out, and no transaction fails for it', async () => {
-      const em = server.app.orm.em.fork();
-      // PREPARE refuses this text: nothing tells the type of the parameter.
-      const text = 'select ? is null as missing /* refused-prepare */';
-      for (let i = 0; i < 12; i++) {
-        const [answer, prepared] = await transaction(em, async (tx) => {
-          const a = sql(tx, text, [i % 2 ? null : `v${i}`]);
-          const b = sql(tx, 'select count(*) as n from pg_prepared_statements where statement like ?', ['%refused-prepare%']);
-          return Promise.all([a, b]);
+          // A prepared statement that fails rolls its transaction back like any other, and the
+          // connection goes on running it.
+          await expect(
+            transaction(em, async (tx) => {
+              await sql(tx, insert, [new Date(), 'sql-prepared', 'undone', null, 'success', null], 'run');
+              await deferSql(tx, insert, [new Date(), 'sql-prepared', null, null, 'success', null]);
+            }),
+          ).rejects.toThrow(/null/);
+          await transaction(em, (tx) => deferSql(tx, insert, [new Date(), 'sql-prepared', 'after-failure', null, 'success', null]));
+          expect((await sql(em, 'select action from audit_log where actor = ? and action in (?, ?)', ['sql-prepared', 'undone', 'after-failure'])).map((r) => r.action)).toEqual(['after-failure']);
         });
-        expect(answer).toEqual([{ missing: i % 2 === 1 }]);
-        expect(Number(prepared[0].n)).toBe(0);
-      }
-    });
+
+        it('a statement run outside a transaction is named after its third run and parsed once per connection', async () => {
+          const em = server.app.orm.em.fork();
+          const nasty = String.raw`it's a ? and a '?' \ -- $1`;
+          const text = "select ?::int + 1 as n, ? as s, '?' as q /* named-read */";
+          for (let i = 0; i < 8; i++) {
+            expect(await sql(em, text, [i, nasty])).toEqual([{ n: i + 1, s: nasty, q: '?' }]);
+          }
+          // The pool hands out the connection given back last, so this runs where those did.
+          const rows = await sql(em, 'select statement, generic_plans + custom_plans as runs from pg_prepared_statements where statement like ?', ['%named-read%']);
+          expect(rows).toHaveLength(1);
+          expect(rows[0].statement).toBe("select $1::int + 1 as n, $2 as s, '?' as q /* named-read */");
+          expect(Number(rows[0].runs)).toBeGreaterThanOrEqual(1);
+          // A text PostgreSQL cannot parse fails as it would unnamed, every time, and the connection stays usable.
+          for (let i = 0; i < 4; i++) await expect(sql(em, 'select ? is null as missing /* named-refused */', [null])).rejects.toThrow(/could not determine data type/);
+          expect(await sql(em, text, [41, 'x'])).toEqual([{ n: 42, s: 'x', q: '?' }]);
+        });
+
+        it('a statement PostgreSQL cannot prepare keeps running written out, and no transaction fails for it', async () => {
+          const em = server.app.orm.em.fork();
+          // PREPARE refuses this text: nothing tells the type of the parameter.
+          const text = 'select ? is null as missing /* refused-prepare */';
+          for (let i = 0; i < 12; i++) {
+            const [answer, prepared] = await transaction(em, async (tx) => {
+              const a = sql(tx, text, [i % 2 ? null : `v${i}`]);
+              const b = sql(tx, 'select count(*) as n from pg_prepared_statements where statement like ?', ['%refused-prepare%']);
+              return Promise.all([a, b]);
+            });
+            expect(answer).toEqual([{ missing: i % 2 === 1 }]);
+            expect(Number(prepared[0].n)).toBe(0);
+          }
+        });
+      });
+    }
   });
 }
