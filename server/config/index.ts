@@ -20,6 +20,8 @@ export interface Config {
   dbFallback: boolean;
   dbConnectTimeoutMs: number;
   dbPool: { max: number; acquireTimeoutMs: number };
+  /** PostgreSQL: prepared and named statements on the pool's connections (server/db/sql.ts). */
+  dbPreparedStatements: boolean;
   adminUsername: string;
   adminPassword: string | undefined;
   tokenSecret: string | undefined;
@@ -212,6 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
       max: r.int('DB_POOL_MAX', 20, 2, 1000),
       acquireTimeoutMs: r.int('DB_POOL_ACQUIRE_TIMEOUT_MS', 30000, 100, 600000),
     },
+    dbPreparedStatements: r.bool('DB_PREPARED_STATEMENTS', true),
     adminUsername: r.str('ADMIN_USERNAME', 'admin'),
     adminPassword: r.str('ADMIN_PASSWORD'),
     tokenSecret,

@@ -9,6 +9,7 @@ import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { ENTITIES } from '../entities/index.js';
+import { usePlainStatements } from './sql.js';
 import { postgresqlMigrations } from './migrations/postgresql/index.js';
 import { sqliteMigrations } from './migrations/sqlite/index.js';
 
@@ -37,6 +38,8 @@ export interface DatabaseSettings {
   dbConnectTimeoutMs: number;
   /** PostgreSQL connection pool limits (default 10 connections, 30 s wait). */
   dbPool?: PoolLimits;
+  /** PostgreSQL: false sends every statement unprepared and unnamed (default true; server/db/sql.ts). */
+  dbPreparedStatements?: boolean;
 }
 
 interface Logger {
@@ -174,6 +177,7 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger): 
   const target = describePostgresUrl(settings.databaseUrl);
   try {
     const orm = await openPostgres(settings.databaseUrl, settings.dbConnectTimeoutMs, settings.dbPool);
+    if (settings.dbPreparedStatements === false) usePlainStatements(orm.em);
     return {
       orm,
       info: { backend: 'postgresql', fellBack: false, location: `${target.host}:${target.port}/${target.database}` },

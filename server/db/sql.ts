@@ -92,6 +92,8 @@ export class SqlTransaction {
   constructor(
     readonly driver: unknown,
     readonly postgres: boolean,
+    /** PostgreSQL: statements may run prepared ({@link Preparable}); false with {@link usePlainStatements}. */
+    private readonly prepare = true,
   ) {}
 
   /** @internal Whether the COMMIT was sent (by {@link commitWith} or {@link finish}). */
@@ -145,7 +147,7 @@ export class SqlTransaction {
         const [only] = batch;
         const prepared = this.prepared(only.text);
         if (!prepared) {
-          only.resolve(await runPg(this.driver as PgConnection, only.text, only.params, only.method));
+          only.resolve(await runPg(this.driver as PgConnection, only.text, only.params, only.method, this.prepare));
           return;
         }
         const [result] = await this.simple([executeSql(prepared, only.params)]);
@@ -186,6 +188,7 @@ export class SqlTransaction {
 
   /** The statement prepared for `text` on this connection, or undefined (then maybe noted as wanted). */
   private prepared(text: string): Preparable | undefined {
+    if (!this.prepare) return undefined;
     const entry = preparableFor(text);
     if (!entry) return undefined;
     if (preparedOn.get(this.driver as object)?.has(entry)) return entry;
@@ -239,7 +242,13 @@ export class SqlTransaction {
   }
 
   private async simple(statements: string[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }[]> {
-    const answer = (await (this.driver as PgConnection).query({ text: statements.join(';\n'), values: [] })) as unknown;
+    let answer: unknown;
+    try {
+      answer = await (this.driver as PgConnection).query({ text: statements.join(';\n'), values: [] });
+    } catch (err) {
+      dropIfStatementLost(this.driver, err);
+      throw err;
+    }
     return (Array.isArray(answer) ? answer : [answer]) as { rows: Record<string, unknown>[]; rowCount: number | null }[];
   }
 }
@@ -315,6 +324,7 @@ export async function sql(target: SqlTarget, text: string, params: readonly unkn
   const trx = em.getTransactionContext<Knex.Transaction>();
   const client = (trx ?? connection.getKnex()).client as unknown as PoolClient;
   const postgres = (client as unknown as { dialect: string }).dialect === 'postgresql';
+  const prepare = postgres && !plainClients.has(connection.getKnex().client);
   if (!trx && !postgres) {
     const idle = idleSqliteConnection(client);
     if (idle) return runSqlite(idle, text, params, method);
@@ -325,7 +335,7 @@ export async function sql(target: SqlTarget, text: string, params: readonly unkn
   if (!postgres) sqliteConnections.set(client, driver as SqliteConnection);
   try {
     if (trx?.isCompleted()) throw new Error('The transaction of this statement has already ended');
-    return postgres ? await runPg(driver as PgConnection, text, params, method) : runSqlite(driver as SqliteConnection, text, params, method);
+    return postgres ? await runPg(driver as PgConnection, text, params, method, prepare) : runSqlite(driver as SqliteConnection, text, params, method);
   } finally {
     if (!trx) client.releaseConnection(driver);
   }
@@ -340,7 +350,7 @@ export async function sql(target: SqlTarget, text: string, params: readonly unkn
 export async function transaction<T>(em: EntityManager, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
   const connection = em.getConnection() as AbstractSqlConnection;
   const client = connection.getKnex().client as unknown as PoolClient & { dialect: string };
-  const tx = new SqlTransaction(await client.acquireConnection(), client.dialect === 'postgresql');
+  const tx = new SqlTransaction(await client.acquireConnection(), client.dialect === 'postgresql', !plainClients.has(client));
   try {
     const result = await work(tx);
     await tx.finish();
@@ -459,9 +469,40 @@ function runSqlite(db: SqliteConnection, text: string, params: readonly unknown[
   return method === 'all' ? [] : { affectedRows: result.changes, insertId: Number(result.lastInsertRowid) };
 }
 
-async function runPg(db: PgConnection, text: string, params: readonly unknown[], method: SqlMethod): Promise<unknown> {
-  const result = await db.query({ ...named(text), values: params as unknown[] });
+async function runPg(db: PgConnection, text: string, params: readonly unknown[], method: SqlMethod, prepare: boolean): Promise<unknown> {
+  let result: Awaited<ReturnType<PgConnection['query']>>;
+  try {
+    result = await db.query({ ...(prepare ? named(text) : { text: numbered(text) }), values: params as unknown[] });
+  } catch (err) {
+    dropIfStatementLost(db, err);
+    throw err;
+  }
   return method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) };
+}
+
+/**
+ * PostgreSQL: ORMs whose connections run every statement unprepared and unnamed
+ * (DB_PREPARED_STATEMENTS=false), by their knex client.
+ */
+const plainClients = new WeakSet<object>();
+
+/**
+ * Switches prepared and named statements off for this ORM's connections: for a connection pooler
+ * in transaction mode, which may run a statement on another server connection than the one it was
+ * prepared on.
+ */
+export function usePlainStatements(em: EntityManager): void {
+  plainClients.add((em.getConnection() as AbstractSqlConnection).getKnex().client);
+}
+
+/**
+ * PostgreSQL answered that a prepared or named statement does not exist (26000): something
+ * deallocated it behind our back (DISCARD ALL, a pooler), so what is known about this
+ * connection's statements is wrong. The connection is marked for knex's pool to drop instead of
+ * handing it out again; a new one starts with nothing prepared.
+ */
+function dropIfStatementLost(connection: unknown, err: unknown): void {
+  if ((err as { code?: unknown }).code === '26000') (connection as { __knex__disposed?: unknown }).__knex__disposed = err;
 }
 
 /**
@@ -496,4 +537,9 @@ function named(text: string): { name?: string; text: string } {
   const promoted = { name: `hcmp_q${namedTexts.size + 1}`, text: entry.text };
   namedTexts.set(text, promoted);
   return promoted;
+}
+
+/** The text with numbered placeholders, unnamed (DB_PREPARED_STATEMENTS=false). */
+function numbered(text: string): string {
+  return (namedTexts.get(text) ?? numberedTexts.get(text) ?? replacePlaceholders(text, (i) => `$${i + 1}`)).text;
 }

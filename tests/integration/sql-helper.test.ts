@@ -273,6 +273,34 @@ for (const backend of await backendsFor('plain SQL helper')) {
           expect(await sql(em, text, [41, 'x'])).toEqual([{ n: 42, s: 'x', q: '?' }]);
         });
 
+        it('a connection whose statements were deallocated behind its back is dropped after the one failure, and the next transaction runs', async () => {
+          const em = server.app.orm.em.fork();
+          const insert = 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?) /* lost-insert */';
+          const read = 'select count(*) as n from audit_log where actor = ? /* lost-read */';
+          const order = (action: string) =>
+            transaction(em, async (tx) => {
+              const a = sql(tx, insert, [new Date(), 'sql-lost', action, 'success'], 'run');
+              const b = sql(tx, read, ['sql-lost']);
+              await a;
+              return Number((await b)[0].n);
+            });
+          for (let i = 0; i < 6; i++) await order(`before${i}`);
+          for (let i = 0; i < 6; i++) await sql(em, read, ['sql-lost']);
+          // The pool hands out the connection given back last: the one these ran on.
+          const [{ n: prepared }] = await sql(em, "select count(*) as n from pg_prepared_statements where statement like '%lost-%'");
+          expect(Number(prepared)).toBeGreaterThanOrEqual(2);
+          // Deallocated inside a transaction on that connection: its next statement finds it gone (26000).
+          await expect(
+            transaction(em, async (tx) => {
+              await sql(tx, 'deallocate all', [], 'run');
+              await sql(tx, read, ['sql-lost']);
+            }),
+          ).rejects.toMatchObject({ code: '26000' });
+          // That connection was dropped; the next ones start with nothing prepared and prepare again.
+          for (let i = 0; i < 6; i++) expect(await order(`after${i}`)).toBe(7 + i);
+          for (let i = 0; i < 6; i++) expect(Number((await sql(em, read, ['sql-lost']))[0].n)).toBe(12);
+        });
+
         it('a statement PostgreSQL cannot prepare keeps running written out, and no transaction fails for it', async () => {
           const em = server.app.orm.em.fork();
           // PREPARE refuses this text: nothing tells the type of the parameter.
@@ -285,6 +313,30 @@ for (const backend of await backendsFor('plain SQL helper')) {
             });
             expect(answer).toEqual([{ missing: i % 2 === 1 }]);
             expect(Number(prepared[0].n)).toBe(0);
+          }
+        });
+
+        it('DB_PREPARED_STATEMENTS=false: nothing is prepared or named on the connections, and values come back the same', async () => {
+          const plain = await startTestServer({ backend, env: { DB_PREPARED_STATEMENTS: 'false' } });
+          try {
+            const em = plain.app.orm.em.fork();
+            const nasty = String.raw`it's \' a ? $1`;
+            for (let i = 0; i < 8; i++) {
+              await transaction(em, async (tx) => {
+                const a = sql(tx, 'insert into audit_log (at, actor, action, target, result) values (?, ?, ?, ?, ?)', [new Date(), 'sql-plain', `p${i}`, nasty, 'success'], 'run');
+                const b = sql(tx, 'select count(*) as n from audit_log where actor = ?', ['sql-plain']);
+                await a;
+                expect(Number((await b)[0].n)).toBe(i + 1);
+                await deferSql(tx, 'update audit_log set result = ? where actor = ? and action = ?', ['failure', 'sql-plain', `p${i}`]);
+              });
+              expect(await sql(em, 'select target from audit_log where actor = ? and action = ?', ['sql-plain', `p${i}`])).toEqual([{ target: nasty }]);
+            }
+            // On the connection these ran on (the pool hands out the one given back last): nothing prepared.
+            const [{ n }] = await sql(em, 'select count(*) as n from pg_prepared_statements');
+            expect(Number(n)).toBe(0);
+            expect((await sql(em, 'select result from audit_log where actor = ?', ['sql-plain'])).every((r) => r.result === 'failure')).toBe(true);
+          } finally {
+            await plain.close();
           }
         });
       });

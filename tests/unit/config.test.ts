@@ -37,6 +37,13 @@ describe('configuration', () => {
     for (const bad of ['-1', '1.5', 'often']) expect(problemsOf({ GRAPHQL_COMPILE_AFTER: bad }).join('\n')).toContain('GRAPHQL_COMPILE_AFTER');
   });
 
+  it('reads DB_PREPARED_STATEMENTS: on unless switched off; anything but a boolean is refused', () => {
+    expect(loadConfig({}).dbPreparedStatements).toBe(true);
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: 'false' }).dbPreparedStatements).toBe(false);
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: 'true' }).dbPreparedStatements).toBe(true);
+    expect(problemsOf({ DB_PREPARED_STATEMENTS: 'sometimes' }).join('\n')).toContain('DB_PREPARED_STATEMENTS');
+  });
+
   it('names every bad variable in one error', () => {
     const problems = problemsOf({
       PORT: 'eighty',
