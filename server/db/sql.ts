@@ -151,14 +151,14 @@ export class SqlTransaction {
           return;
         }
         const [result] = await this.simple([executeSql(prepared, only.params)]);
-        only.resolve(only.method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) });
+        only.resolve(answerOf(result, only.method));
         return;
       }
       const texts = batch.map((b) => this.statement(b.text, b.params));
       const results = await this.simple([...opening, ...texts]);
       batch.forEach((b, i) => {
         const result = results[opening.length + i];
-        b.resolve(b.method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) });
+        b.resolve(answerOf(result, b.method));
       });
     } catch (err) {
       // One failed: the ones after it in the message did not run, and the transaction is lost.
@@ -472,11 +472,16 @@ function runSqlite(db: SqliteConnection, text: string, params: readonly unknown[
 async function runPg(db: PgConnection, text: string, params: readonly unknown[], method: SqlMethod, prepare: boolean): Promise<unknown> {
   let result: Awaited<ReturnType<PgConnection['query']>>;
   try {
-    result = await db.query({ ...(prepare ? named(text) : { text: numbered(text) }), values: params as unknown[] });
+    result = await db.query({ ...pgStatement(text, prepare), values: params as unknown[] });
   } catch (err) {
     dropIfStatementLost(db, err);
     throw err;
   }
+  return answerOf(result, method);
+}
+
+/** What {@link sql} answers for a PostgreSQL result: the rows, or how many rows changed. */
+function answerOf(result: { rows: unknown[]; rowCount: number | null }, method: SqlMethod): unknown {
   return method === 'all' ? result.rows : { affectedRows: Number(result.rowCount ?? 0) };
 }
 
@@ -523,23 +528,19 @@ const namedTexts = new Map<string, { name: string; text: string }>();
 const NUMBERED_CACHE_SIZE = 500;
 const numberedTexts = new Map<string, { text: string; uses: number }>();
 
-function named(text: string): { name?: string; text: string } {
+/** The statement to send for `text`: numbered, and named once it has earned it (never when `mayName` is false). */
+function pgStatement(text: string, mayName: boolean): { name?: string; text: string } {
   const known = namedTexts.get(text);
-  if (known) return known;
+  if (known) return mayName ? known : { text: known.text };
   let entry = numberedTexts.get(text);
   if (!entry) {
     if (numberedTexts.size >= NUMBERED_CACHE_SIZE) numberedTexts.delete(numberedTexts.keys().next().value!);
     entry = { text: replacePlaceholders(text, (i) => `$${i + 1}`).text, uses: 0 };
     numberedTexts.set(text, entry);
   }
-  if (++entry.uses < NAME_AFTER_USES || namedTexts.size >= MAX_NAMED_TEXTS) return { text: entry.text };
+  if (!mayName || ++entry.uses < NAME_AFTER_USES || namedTexts.size >= MAX_NAMED_TEXTS) return { text: entry.text };
   numberedTexts.delete(text);
   const promoted = { name: `hcmp_q${namedTexts.size + 1}`, text: entry.text };
   namedTexts.set(text, promoted);
   return promoted;
-}
-
-/** The text with numbered placeholders, unnamed (DB_PREPARED_STATEMENTS=false). */
-function numbered(text: string): string {
-  return (namedTexts.get(text) ?? numberedTexts.get(text) ?? replacePlaceholders(text, (i) => `$${i + 1}`)).text;
 }
