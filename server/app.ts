@@ -7,13 +7,14 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config/index.js';
 import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js';
+import { sql } from './db/sql.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { formatGraphQLError } from './graphql/errors.js';
@@ -22,6 +23,7 @@ import { registerGraphQLHttp } from './graphql/http.js';
 import { limitRules, operationLimitsPlugin } from './graphql/limits.js';
 import { noStorePlugin } from './graphql/no-store.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
+import { registerHealthRoutes } from './health.js';
 import { registerHttpSecurity } from './http-security.js';
 import { makeErrorHandler } from './rest/errors.js';
 import { registerAccountRoutes } from './rest/account-routes.js';
@@ -30,11 +32,12 @@ import { registerRestRoutes } from './rest/routes.js';
 import { Dispatcher } from './runners/dispatcher.js';
 import { MockRunner } from './runners/mock-runner.js';
 import type { Runner } from './runners/runner.js';
-import { DomainError } from './services/errors.js';
+import { DatabaseUnavailableError, databaseUnavailableError, DomainError } from './services/errors.js';
 import { ProjectEventBus } from './services/event-bus.js';
 import { LocalFeed, PgFeed, type EventFeed } from './services/event-feed.js';
 import type { Services } from './services/index.js';
 import { ProjectJournal } from './services/project-journal.js';
+import { readChangesSince } from './services/project-rows.js';
 import { ProjectService } from './services/projects.js';
 import { resolveTokenSecret } from './services/secrets.js';
 import { AuditLog } from './services/audit.js';
@@ -79,11 +82,16 @@ function createRunner(config: Config): Runner {
   });
 }
 
-/** GraphQL errors for the caller resolved at context time (bad token → 401). */
+/** GraphQL errors for the caller resolved at context time (bad token → 401, database unreachable → 503). */
 function contextError(err: unknown): never {
-  if (err instanceof DomainError) {
-    const status = err.code === 'UNAUTHENTICATED' ? 401 : 400;
-    throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status } } });
+  const domain = err instanceof DomainError ? err : databaseUnavailableError(err);
+  if (domain instanceof DatabaseUnavailableError) {
+    const headers = new HeaderMap([['retry-after', String(domain.retryAfterSeconds)]]);
+    throw new GraphQLError(domain.message, { extensions: { code: domain.code, retryAfter: domain.retryAfterSeconds, http: { status: 503, headers } } });
+  }
+  if (domain) {
+    const status = domain.code === 'UNAUTHENTICATED' ? 401 : 400;
+    throw new GraphQLError(domain.message, { extensions: { code: domain.code, http: { status } } });
   }
   throw err;
 }
@@ -152,6 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             logger: log,
             loadEvents: (projectId, afterSeq, upToSeq) =>
               projects!.storedEvents(orm.em.fork(), projectId, afterSeq, upToSeq === undefined ? 1000 : upToSeq - afterSeq),
+            loadChanges: (since) => readChangesSince(orm.em, since, 10_000),
           })
         : new LocalFeed(bus);
     await feed.start();
@@ -179,7 +188,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger: log,
     });
     stopDispatcher = () => dispatcher.close();
-    projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours);
+    projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours, config.runnerTiming.outageGraceMs);
     const metrics = createMetricsSource(config.prometheusUrl, log);
     const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, metrics, fork, sqlDb: orm.em };
 
@@ -237,15 +246,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registerAccountRoutes(http, services);
     registerDesignRoutes(http, services);
 
-    http.get('/healthz', async () => ({
-      status: 'ok',
-      database: {
-        backend: database.backend,
-        fell_back: database.fellBack,
-        ...(database.fallbackReason ? { reason: database.fallbackReason } : {}),
-      },
-      runner: { name: options.runner?.name ?? config.runner, ...dispatcher.load },
-    }));
+    registerHealthRoutes(http, {
+      database,
+      // On PostgreSQL the feed's own connection when it has one, so a pool busy with requests does
+      // not make a reachable database look unreachable.
+      probe: () => (feed.execute && feed.connected ? feed.execute('select 1', []) : sql(orm.em, 'select 1')),
+      runner: () => ({ name: options.runner?.name ?? config.runner, ...dispatcher.load }),
+    });
 
     const indexHtml = join(config.clientDist, 'index.html');
     const hasClient = existsSync(indexHtml);
@@ -258,7 +265,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     http.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0];
-      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path === '/healthz';
+      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path === '/healthz' || path === '/livez';
       if (!isApi && request.method === 'GET' && hasClient) return reply.type('text/html').sendFile('index.html');
       return reply.status(404).send({ detail: 'Not Found' });
     });

@@ -32,7 +32,7 @@ export interface Config {
   runner: 'mock';
   runnerConcurrency: number;
   /** Worker instances: heartbeat, takeover and shutdown timing (see runners/dispatcher.ts). */
-  runnerTiming: { heartbeatMs: number; deadAfterMs: number; pollMs: number; shutdownGraceMs: number };
+  runnerTiming: { heartbeatMs: number; deadAfterMs: number; pollMs: number; shutdownGraceMs: number; outageGraceMs: number };
   /** How long an Idempotency-Key is remembered (at least 24 hours). */
   idempotencyTtlHours: number;
   mockStepDelayMs: number;
@@ -228,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
       deadAfterMs: r.int('RUNNER_DEAD_AFTER_MS', 10000, 200, 3600000),
       pollMs: r.int('RUNNER_POLL_MS', 2000, 50, 600000),
       shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
+      outageGraceMs: r.int('DB_OUTAGE_GRACE_SECONDS', 300, 0, 86400) * 1000,
     },
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24, 24 * 365),
     mockStepDelayMs: r.int('MOCK_STEP_DELAY_MS', 800, 0, 600000),

@@ -4,7 +4,7 @@
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { busyDatabaseError, DomainError, PoolExhaustedError } from '../services/errors.js';
+import { DatabaseUnavailableError, databaseUnavailableError, DomainError, PoolExhaustedError } from '../services/errors.js';
 import { TooManyAttemptsError } from '../services/login-guard.js';
 
 export interface ErrorLogger {
@@ -38,11 +38,11 @@ export interface FormatOptions {
 
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, logger?: ErrorLogger, options: FormatOptions = {}): GraphQLFormattedError {
   const unwrapped = unwrapResolverError(error);
-  const original = busyDatabaseError(unwrapped) ?? unwrapped;
+  const original = databaseUnavailableError(unwrapped) ?? unwrapped;
   if (original instanceof DomainError) {
     const extensions: Record<string, unknown> = { code: original.code };
     if (original.issues.length) extensions.issues = original.issues;
-    if (original instanceof TooManyAttemptsError) extensions.retryAfter = original.retryAfterSeconds;
+    if (original instanceof TooManyAttemptsError || original instanceof DatabaseUnavailableError) extensions.retryAfter = original.retryAfterSeconds;
     if (original instanceof PoolExhaustedError) Object.assign(extensions, { needed: original.needed, available: original.available });
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
   }

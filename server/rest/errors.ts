@@ -4,7 +4,7 @@
  * an unexpected error is logged and answered as a plain 500 without a stack trace.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { busyDatabaseError, DomainError, type ErrorCode } from '../services/errors.js';
+import { databaseUnavailableError, DomainError, type ErrorCode } from '../services/errors.js';
 import { TooManyAttemptsError } from '../services/login-guard.js';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -53,9 +53,8 @@ function fromFastify(err: FastifyError, bodyLimit: number): ErrorAnswer | undefi
 }
 
 export function restErrorAnswer(err: unknown, bodyLimit: number): ErrorAnswer | undefined {
-  if (err instanceof DomainError) return fromDomain(err);
-  const busy = busyDatabaseError(err);
-  if (busy) return fromDomain(busy);
+  const domain = err instanceof DomainError ? err : databaseUnavailableError(err);
+  if (domain) return fromDomain(domain);
   return fromFastify(err as FastifyError, bodyLimit);
 }
 
@@ -70,7 +69,8 @@ export function makeErrorHandler(bodyLimit: number) {
     }
     if (answer.status === 401) reply.header('www-authenticate', 'Bearer');
     if (err instanceof TooManyAttemptsError) reply.header('retry-after', String(err.retryAfterSeconds));
-    if (answer.status === 503 && busyDatabaseError(err)) reply.header('retry-after', '1');
+    const unavailable = databaseUnavailableError(err);
+    if (unavailable) reply.header('retry-after', String(unavailable.retryAfterSeconds));
     if (graphql) {
       // GraphQL clients read GraphQL-shaped errors, even when the body never reached Apollo.
       const message = typeof answer.body.detail === 'string' ? answer.body.detail : 'Malformed request body';

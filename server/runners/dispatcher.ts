@@ -23,12 +23,13 @@ import { backendOf, type Orm } from '../db/orm.js';
 import { Project, RunnerInstance, type PendingAction, type ProjectDetails } from '../entities/index.js';
 import type { ProjectEventBus } from '../services/event-bus.js';
 import type { ControlMessage, EventFeed } from '../services/event-feed.js';
-import { ProjectGoneError, type EventDraft, type JournalTx, type ProjectJournal } from '../services/project-journal.js';
+import { ProjectGoneError, type EventDraft, type JournalTx, type ProjectJournal, type WriteReceipt } from '../services/project-journal.js';
 import type { ProvisionQueue } from '../services/projects.js';
 import { specFromDetails } from '../services/provision-input.js';
 import type { WorkloadPool } from '../services/workload-pool.js';
 import { RunAbortedError, type Runner, type RunnerContext } from './runner.js';
 import { sql } from '../db/sql.js';
+import { DatabaseOutageError, isDatabaseUnavailable, waitOutOutage } from '../db/unavailable.js';
 
 export interface DispatcherLogger {
   info(obj: object | string, msg?: string): void;
@@ -45,6 +46,11 @@ export interface DispatcherTiming {
   pollMs: number;
   /** On shutdown, how long to wait for running jobs to reach a safe point. */
   shutdownGraceMs: number;
+  /**
+   * How long a job waits out an unreachable database (each write retried with back-off) before
+   * it stops; its claim is then handed back as soon as the database answers (DB_OUTAGE_GRACE_SECONDS).
+   */
+  outageGraceMs: number;
 }
 
 export interface DispatcherDeps {
@@ -67,9 +73,11 @@ export const CANCELLED_LOG = 'Cancelled; hosts returned to the pool';
 const TEARDOWN_RETRY_BASE_MS = 5_000;
 const TEARDOWN_RETRY_MAX_MS = 300_000;
 
-/** Why a job's signal was aborted. */
-/** `lost`: this instance was taken for dead and its claims were cleared. */
-type StopReason = PendingAction | 'handoff' | 'lost';
+/**
+ * Why a job's signal was aborted. `lost`: this instance was taken for dead and its claims were
+ * cleared; `stopped`: the job could not record its outcome (see launch) and lets go.
+ */
+type StopReason = PendingAction | 'handoff' | 'lost' | 'stopped';
 
 /** A cancel or delete is pending on the project. */
 class StopRequested extends Error {
@@ -126,6 +134,19 @@ export class Dispatcher implements ProvisionQueue {
   /** Failed teardowns this instance holds and will try again. */
   private readonly retryTimers = new Map<number, NodeJS.Timeout>();
   private readonly teardownFailures = new Map<number, number>();
+  /** Failed teardowns between their retry timer and their relaunch (still held, not yet running). */
+  private readonly relaunching = new Set<number>();
+  /** The poll asks for a check of this instance's claims; the pump runs it between claims. */
+  private reconcileDue = false;
+  /**
+   * Since when this instance has reached the database again after it last found it unavailable
+   * (0: it never did); null while it cannot reach it.
+   */
+  private databaseUpSince: number | null = 0;
+  private databaseDownSince = 0;
+  private heartbeating = false;
+  /** Aborted once close() stops waiting for jobs: writes stop waiting out an outage. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.instanceId = `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -155,9 +176,10 @@ export class Dispatcher implements ProvisionQueue {
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
     this.timers.push(
       setInterval(() => {
+        this.reconcileDue = true;
         this.sweep()
-          .then(() => this.wake())
-          .catch((err) => this.deps.logger.error({ err }, 'dispatcher sweep failed'));
+          .catch((err) => this.databaseFailed(err, 'dispatcher sweep failed'))
+          .finally(() => this.wake());
       }, pollMs),
     );
     for (const t of this.timers) t.unref();
@@ -217,6 +239,9 @@ export class Dispatcher implements ProvisionQueue {
     });
     await Promise.race([Promise.all(jobs.map((j) => j.done)), grace]);
     clearTimeout(timer);
+    // Jobs still waiting out an unreachable database give up now; the claims they hold are taken
+    // over by another instance once this one's heartbeat is old enough.
+    this.closing.abort();
     if (this.started) {
       await this.deps.orm.em.fork().nativeDelete(RunnerInstance, { id: this.instanceId }).catch(() => undefined);
     }
@@ -246,7 +271,9 @@ export class Dispatcher implements ProvisionQueue {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.stopping) return;
+    // A heartbeat still waiting for an unreachable database is not joined by another.
+    if (this.stopping || this.heartbeating) return;
+    this.heartbeating = true;
     try {
       const em = this.deps.orm.em.fork();
       const conn = em.getConnection();
@@ -268,9 +295,34 @@ export class Dispatcher implements ProvisionQueue {
         for (const job of this.active.values()) job.controller.abort('lost' satisfies StopReason);
         await this.register(em);
       }
+      this.databaseAnswered();
     } catch (err) {
-      this.deps.logger.error({ err }, 'heartbeat failed');
+      this.databaseFailed(err, 'heartbeat failed');
+    } finally {
+      this.heartbeating = false;
     }
+  }
+
+  /**
+   * A database call of the dispatcher failed. An unreachable database starts an outage (said
+   * once, not at every poll); anything else is logged as the error it is.
+   */
+  private databaseFailed(err: unknown, what: string): void {
+    if (!isDatabaseUnavailable(err)) {
+      this.deps.logger.error({ err }, what);
+      return;
+    }
+    if (this.databaseUpSince === null) return;
+    this.databaseUpSince = null;
+    this.databaseDownSince = Date.now();
+    this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err), jobs: this.active.size }, 'database unavailable: jobs wait and retry their writes');
+  }
+
+  /** A database call of the dispatcher succeeded: an outage, if any, is over. */
+  private databaseAnswered(): void {
+    if (this.databaseUpSince !== null) return;
+    this.databaseUpSince = Date.now();
+    this.deps.logger.info({ downForMs: this.databaseUpSince - this.databaseDownSince, jobs: this.active.size }, 'database reachable again');
   }
 
   /** Removes dead instances and clears the owner of projects nobody alive holds; returns how many. */
@@ -278,10 +330,18 @@ export class Dispatcher implements ProvisionQueue {
     const em = this.deps.orm.em.fork();
     const conn = em.getConnection();
     const { deadAfterMs } = this.deps.timing;
-    if (this.postgres) {
+    // After an outage every instance's heartbeat is as old as the outage, though the instances
+    // are alive: nobody is taken for dead until this instance has reached the database again for
+    // RUNNER_DEAD_AFTER_MS (time for the others to heartbeat), nor until PostgreSQL itself has
+    // been up that long (a restart this instance may not have noticed).
+    const upSince = this.databaseUpSince;
+    if (upSince === null || Date.now() - upSince < deadAfterMs) {
+      // not yet
+    } else if (this.postgres) {
       await conn.execute(
-        `delete from runner_instances where id <> ? and heartbeat_at < now() - (? * interval '1 millisecond')`,
-        [this.instanceId, deadAfterMs],
+        `delete from runner_instances where id <> ? and heartbeat_at < now() - (? * interval '1 millisecond')
+           and pg_postmaster_start_time() < now() - (? * interval '1 millisecond')`,
+        [this.instanceId, deadAfterMs, deadAfterMs],
         'run',
       );
     } else {
@@ -294,7 +354,31 @@ export class Dispatcher implements ProvisionQueue {
     );
     const reclaimed = Number(result.affectedRows ?? result.changes ?? 0);
     if (reclaimed) this.deps.logger.warn({ reclaimed }, 'took over projects of instances that stopped');
+    this.databaseAnswered();
     return reclaimed;
+  }
+
+  /**
+   * No project stays claimed by this instance without running here: a claim whose job is not in
+   * the running set (its job stopped without letting go — the database was unreachable for
+   * longer than DB_OUTAGE_GRACE_SECONDS, or the answer to a claim's COMMIT was lost) is handed
+   * back, with a log line saying so, and claimed again by whoever is free. Runs in the pump,
+   * never beside a claim of this instance.
+   */
+  private async reconcile(): Promise<void> {
+    const held = () => new Set([...this.active.keys(), ...this.retryTimers.keys(), ...this.relaunching]);
+    const rows = await sql<{ id: number }[]>(this.deps.orm.em.fork(), 'select id from projects where claimed_by = ?', [this.instanceId]);
+    const orphans = rows.map((r) => Number(r.id)).filter((id) => !held().has(id));
+    for (const id of orphans) {
+      await this.deps.journal.transact(async (tx) => {
+        const p = await tx.lock(id);
+        if (!p || p.claimedBy !== this.instanceId || held().has(id)) return;
+        p.claimedBy = null;
+        tx.append(p, { kind: 'log', message: `Handed back by instance ${this.instanceId}: it held the claim but no longer ran the job` });
+      });
+    }
+    if (orphans.length) this.deps.logger.warn({ projects: orphans }, 'handed back claims of jobs this instance no longer runs');
+    this.databaseAnswered();
   }
 
   private wake(): void {
@@ -305,7 +389,7 @@ export class Dispatcher implements ProvisionQueue {
     }
     this.pumping = true;
     this.pumpDone = this.pump()
-      .catch((err) => this.deps.logger.error({ err }, 'dispatcher could not claim jobs'))
+      .catch((err) => this.databaseFailed(err, 'dispatcher could not claim jobs'))
       .finally(() => {
         this.pumping = false;
         if (this.pumpAgain && !this.stopping) {
@@ -319,12 +403,16 @@ export class Dispatcher implements ProvisionQueue {
   private async pump(): Promise<void> {
     do {
       this.pumpAgain = false;
+      if (this.reconcileDue && !this.stopping) {
+        this.reconcileDue = false;
+        await this.reconcile();
+      }
       while (!this.stopping && this.active.size < this.deps.concurrency) {
         const claimed = await this.claimNext();
         if (claimed === null) break;
         if (claimed !== 'skip') this.launch(claimed);
       }
-    } while (this.pumpAgain && !this.stopping && this.active.size < this.deps.concurrency);
+    } while (this.pumpAgain && !this.stopping && (this.reconcileDue || this.active.size < this.deps.concurrency));
   }
 
   /** Claims one job, or settles one that needs no run (interrupted non-resumable, pending cancel). */
@@ -390,14 +478,17 @@ export class Dispatcher implements ProvisionQueue {
   private launch(job: ClaimedJob): void {
     const entry: ActiveJob = { controller: new AbortController(), plan: job.plan, done: Promise.resolve() };
     entry.done = this.execute(job, entry)
-      .catch(async (err) => {
-        this.deps.logger.error({ err, projectId: job.projectId }, 'provisioning job crashed');
-        // Could not even record the outcome (database trouble): let go of the claim so the
-        // job is taken up again (resumed, or failed as interrupted) instead of staying RUNNING.
-        await this.deps.orm.em
-          .fork()
-          .nativeUpdate(Project, { id: job.projectId, claimedBy: this.instanceId }, { claimedBy: null })
-          .catch(() => undefined);
+      .catch((err) => {
+        // Not even the outcome could be recorded. The job stops here and its claim stays
+        // behind: the next poll's reconcile() hands it back (once the database answers), so the
+        // job is taken up again instead of staying RUNNING.
+        entry.controller.abort('stopped' satisfies StopReason);
+        if (err instanceof DatabaseOutageError) {
+          this.deps.logger.warn({ projectId: job.projectId, err: err.message }, 'job stopped waiting for the database; its claim is handed back once the database answers');
+        } else {
+          this.deps.logger.error({ err, projectId: job.projectId }, 'provisioning job crashed');
+        }
+        this.reconcileDue = true;
       })
       .finally(() => {
         this.active.delete(job.projectId);
@@ -422,15 +513,35 @@ export class Dispatcher implements ProvisionQueue {
     tx.append(project, { kind: 'log', message: CANCELLED_LOG }, { kind: 'status', status: 'CANCELLED' });
   }
 
-  /** One journal transaction of a claimed job, fenced by the claim and pending actions. */
+  /**
+   * One journal transaction of a claimed job, fenced by the claim and pending actions.
+   *
+   * While the database is unavailable the write waits and is tried again with back-off, for up
+   * to DB_OUTAGE_GRACE_SECONDS (then a DatabaseOutageError stops the job; see launch). A failure
+   * can leave it unknown whether the COMMIT went through; the next attempt first looks for the
+   * event the last one appended ({@link WriteReceipt}) and, when it is stored, counts the write
+   * as done instead of doing it twice.
+   */
   private jobWrite(projectId: number, fn: (tx: JournalTx, project: Project) => Promise<void> | void, honourStops = true): Promise<void> {
-    return this.deps.journal.transact(async (tx) => {
-      const project = await tx.lock(projectId);
-      if (!project) throw new ProjectGoneError(projectId);
-      if (project.claimedBy !== this.instanceId) throw new ClaimLostError(projectId);
-      if (honourStops && project.pendingAction) throw new StopRequested(project.pendingAction);
-      await fn(tx, project);
-    });
+    let receipt: WriteReceipt | null = null;
+    return waitOutOutage(
+      () =>
+        this.deps.journal.transact(async (tx) => {
+          const project = await tx.lock(projectId);
+          if (!project) throw new ProjectGoneError(projectId);
+          if (receipt && (await tx.holds(receipt))) return;
+          receipt = null;
+          if (project.claimedBy !== this.instanceId) throw new ClaimLostError(projectId);
+          if (honourStops && project.pendingAction) throw new StopRequested(project.pendingAction);
+          await fn(tx, project);
+          receipt = tx.receiptOf(projectId);
+        }),
+      {
+        graceMs: this.deps.timing.outageGraceMs,
+        signal: this.closing.signal,
+        onRetry: (err) => this.databaseFailed(err, 'job write failed'),
+      },
+    ).then(() => this.databaseAnswered());
   }
 
   private context(job: ClaimedJob, signal: AbortSignal): RunnerContext {
@@ -453,6 +564,7 @@ export class Dispatcher implements ProvisionQueue {
         await this.jobWrite(
           job.projectId,
           (tx, p) => {
+            if (p.completedSteps?.includes(stepId)) return;
             const drafts: EventDraft[] = [];
             if (log) drafts.push({ kind: 'log', message: log });
             if (resources) drafts.push({ kind: 'resources', resources });
@@ -496,6 +608,8 @@ export class Dispatcher implements ProvisionQueue {
     } catch (err) {
       if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return 'done';
       if (signal.aborted && signal.reason === 'lost') return 'done';
+      // The database was unavailable for too long: nothing can be recorded (see launch).
+      if (err instanceof DatabaseOutageError) throw err;
       const reason = signal.aborted ? (signal.reason as StopReason) : null;
       let outcome: 'done' | 'teardown' = 'done';
       await this.jobWrite(
@@ -548,6 +662,7 @@ export class Dispatcher implements ProvisionQueue {
     } catch (err) {
       if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return;
       if (signal.aborted && signal.reason === 'lost') return;
+      if (err instanceof DatabaseOutageError) throw err;
       const handoff = signal.aborted && signal.reason === 'handoff';
       const failures = (this.teardownFailures.get(job.projectId) ?? 0) + 1;
       const delayMs = Math.min(TEARDOWN_RETRY_MAX_MS, TEARDOWN_RETRY_BASE_MS * 2 ** (failures - 1));
@@ -583,6 +698,7 @@ export class Dispatcher implements ProvisionQueue {
   /** Runs the teardown of a project this instance still holds again (after a failure). */
   private async relaunchTeardown(projectId: number): Promise<void> {
     if (this.stopping || this.active.has(projectId)) return;
+    this.relaunching.add(projectId);
     try {
       const job = await this.deps.journal.transact(async (tx) => {
         const p = await tx.lock(projectId);
@@ -600,7 +716,9 @@ export class Dispatcher implements ProvisionQueue {
       if (job) this.launch(job);
       else this.teardownFailures.delete(projectId);
     } catch (err) {
-      this.deps.logger.error({ err, projectId }, 'could not restart a teardown');
+      this.databaseFailed(err, 'could not restart a teardown');
+    } finally {
+      this.relaunching.delete(projectId);
     }
   }
 }

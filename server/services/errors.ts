@@ -2,6 +2,8 @@
  * Domain errors with stable codes. One GraphQL formatter and one REST handler map them;
  * clients branch on `code`, never on message text.
  */
+import { databaseUnavailability, type Unavailability } from '../db/unavailable.js';
+
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'UNAUTHENTICATED'
@@ -49,12 +51,26 @@ export class PoolExhaustedError extends DomainError {
 }
 
 /**
- * The database had no free connection within DB_POOL_ACQUIRE_TIMEOUT_MS (knex's pool timeout):
- * a temporary overload, answered 503 with a hint to retry, never a 500.
+ * The database cannot serve the request now: no free connection within
+ * DB_POOL_ACQUIRE_TIMEOUT_MS or a lock wait ran out (busy), or it cannot be reached or cannot
+ * write (down: a restart, a lost connection, a full disk). Answered 503 with Retry-After, never
+ * a 500 that hides what to do.
  */
-export function busyDatabaseError(err: unknown): DomainError | null {
-  if (err instanceof Error && (err.name === 'KnexTimeoutError' || /Timeout acquiring a connection/.test(err.message))) {
-    return new DomainError('SERVICE_UNAVAILABLE', 'The database is busy; try again in a moment');
+export class DatabaseUnavailableError extends DomainError {
+  constructor(
+    readonly reason: Unavailability,
+    /** How long a client should wait before it tries again. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super('SERVICE_UNAVAILABLE', reason === 'busy' ? 'The database is busy; try again in a moment' : 'Database unavailable');
+    this.name = 'DatabaseUnavailableError';
   }
-  return null;
+}
+
+/** `err` as the 503 it should be answered with, when it says the database is unavailable; else null. */
+export function databaseUnavailableError(err: unknown): DatabaseUnavailableError | null {
+  if (err instanceof DatabaseUnavailableError) return err;
+  const reason = databaseUnavailability(err);
+  if (!reason) return null;
+  return new DatabaseUnavailableError(reason, reason === 'busy' ? 1 : 5);
 }

@@ -150,9 +150,15 @@ export interface PgFeedOptions {
   logger: FeedLogger;
   /** Loads stored events of a project with from ≤ seq ≤ to (messages sent by reference, resync). */
   loadEvents(projectId: number, afterSeq: number, upToSeq?: number): Promise<ProjectEventRecord[]>;
-  /** Delay before reconnecting a lost LISTEN connection. */
+  /** The projects changed since a moment, as list views show them (resync of list streams). */
+  loadChanges(since: Date): Promise<ProjectChangeRecord[]>;
+  /** Delay before reconnecting a lost LISTEN connection (doubled after each failure, up to 5 s). */
   reconnectDelayMs?: number;
 }
+
+/** Resyncs reach back this far before the connection was lost: writers' clocks may differ a little. */
+const CLOCK_SKEW_MS = 30_000;
+const MAX_RETRY_DELAY_MS = 5_000;
 
 export class PgFeed implements EventFeed {
   readonly kind = 'postgres' as const;
@@ -169,6 +175,10 @@ export class PgFeed implements EventFeed {
   /** The newest seq delivered per project, to fill gaps after a lost connection. */
   private readonly delivered = new Map<number, number>();
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** Counts LISTEN connections: work for an older one stops retrying when a newer one exists. */
+  private generation = 0;
+  /** When the last LISTEN connection was lost (changes since then are re-read). */
+  private lostAt: Date | null = null;
 
   constructor(private readonly options: PgFeedOptions) {}
 
@@ -271,32 +281,76 @@ export class PgFeed implements EventFeed {
       this.lost(client);
     });
     client.on('end', () => this.lost(client));
-    await client.connect();
-    await client.query(`listen ${EVENTS_CHANNEL}; listen ${JOBS_CHANNEL}; listen ${CONTROL_CHANNEL}; listen ${REVOKED_CHANNEL}; listen ${ACCOUNTS_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`listen ${EVENTS_CHANNEL}; listen ${JOBS_CHANNEL}; listen ${CONTROL_CHANNEL}; listen ${REVOKED_CHANNEL}; listen ${ACCOUNTS_CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
     this.client = client;
+    this.generation++;
   }
 
   private lost(client: pg.Client): void {
     if (this.client !== client) return;
     this.client = null;
+    this.lostAt = new Date();
     this.accountsMayHaveChanged();
     if (this.closed) return;
+    const firstDelay = this.options.reconnectDelayMs ?? 1000;
+    let delay = firstDelay;
+    let failures = 0;
     const retry = () => {
       this.reconnectTimer = null;
       if (this.closed) return;
       this.connect()
         .then(() => {
-          this.options.logger.info('event feed reconnected');
+          this.options.logger.info({ attempts: failures + 1 }, 'event feed reconnected');
           this.accountsMayHaveChanged();
-          this.enqueue(() => this.resync());
+          this.resyncAfterLoss(this.generation, this.lostAt!);
           for (const l of this.jobListeners) l();
         })
         .catch((err) => {
-          this.options.logger.warn({ err: (err as Error).message }, 'event feed reconnect failed');
-          this.reconnectTimer = setTimeout(retry, this.options.reconnectDelayMs ?? 1000);
+          // Said once per outage, not at every attempt.
+          if (failures++ === 0) this.options.logger.warn({ err: (err as Error).message }, 'event feed cannot reconnect yet; trying again');
+          delay = Math.min(MAX_RETRY_DELAY_MS, delay * 2);
+          this.reconnectTimer = setTimeout(retry, delay);
         });
     };
-    this.reconnectTimer = setTimeout(retry, this.options.reconnectDelayMs ?? 1000);
+    this.reconnectTimer = setTimeout(retry, firstDelay);
+  }
+
+  /**
+   * Runs a task of the message chain until it succeeds: while the database still cannot answer
+   * (it may accept LISTEN before it serves reads, or fail again), later messages wait behind it,
+   * so nothing is delivered out of order. Gives up when the feed closes or its connection is lost
+   * again (the next connection's resync covers what this one would have delivered).
+   */
+  private async persist(generation: number, what: string, task: () => Promise<void>): Promise<void> {
+    let delay = 100;
+    for (let failures = 0; ; failures++) {
+      try {
+        await task();
+        return;
+      } catch (err) {
+        if (this.closed || this.generation !== generation || this.client === null) return;
+        if (failures === 0) this.options.logger.warn({ err: (err as Error).message }, `event feed: ${what} failed; trying again`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(MAX_RETRY_DELAY_MS, delay * 2);
+      }
+    }
+  }
+
+  /** After a lost connection: every watched project's missed events, then every changed project's summary. */
+  private resyncAfterLoss(generation: number, lostAt: Date): void {
+    this.enqueue(() => this.persist(generation, 'resync after a lost connection', () => this.resync()));
+    this.enqueue(() =>
+      this.persist(generation, 'resync of list streams', async () => {
+        const changes = await this.options.loadChanges(new Date(lostAt.getTime() - CLOCK_SKEW_MS));
+        for (const change of changes) this.options.bus.publishChange(change);
+      }),
+    );
   }
 
   private enqueue(task: () => Promise<void> | void): void {
@@ -322,10 +376,20 @@ export class PgFeed implements EventFeed {
       return;
     }
     if (channel !== EVENTS_CHANNEL) return;
+    const generation = this.generation;
     this.enqueue(async () => {
       const wire = JSON.parse(payload) as WireMessage;
       let events: ProjectEventRecord[] = (wire.e ?? []).map((e) => ({ ...e, at: new Date(e.at) }));
-      if (wire.ref) events = await this.options.loadEvents(wire.ref.projectId, wire.ref.from - 1, wire.ref.to);
+      const ref = wire.ref;
+      if (ref) {
+        // Sent by reference: read from the database, waiting out a database that cannot answer.
+        let loaded: ProjectEventRecord[] | null = null;
+        await this.persist(generation, 'reading events sent by reference', async () => {
+          loaded = await this.options.loadEvents(ref.projectId, ref.from - 1, ref.to);
+        });
+        if (!loaded) return; // the connection was lost meanwhile: the resync delivers them
+        events = loaded;
+      }
       const change = wire.c ? { ...wire.c, updatedAt: new Date(wire.c.updatedAt) } : null;
       this.deliver({ events, change, closed: wire.x });
     });

@@ -19,6 +19,13 @@ export type EventDraft =
   | { kind: 'resources'; resources: ProjectResources }
   | { kind: 'error'; message: string };
 
+/** The last event a journal transaction appended to a project ({@link JournalTx.receiptOf}). */
+export interface WriteReceipt {
+  projectId: number;
+  seq: number;
+  at: Date;
+}
+
 /** Usage totals as rows of usage_totals give them. */
 function totalsOf(rows: Record<string, unknown>[]): Map<string, UsageTotals> {
   return new Map(
@@ -233,6 +240,22 @@ export class JournalTx {
     for (const draft of drafts) entry.events.push(applyDraft(project, draft, at));
   }
 
+  /**
+   * What this transaction appended to the project last, as a receipt: after a failure whose
+   * outcome is unknown (the connection was lost with the COMMIT on its way), {@link holds} tells
+   * whether the write committed after all. Null when it appended no event.
+   */
+  receiptOf(projectId: number): WriteReceipt | null {
+    const last = this.touched.get(projectId)?.events.at(-1);
+    return last ? { projectId, seq: last.seq, at: last.at } : null;
+  }
+
+  /** Whether the event a receipt names is stored: the transaction that wrote it committed. */
+  async holds(receipt: WriteReceipt): Promise<boolean> {
+    const rows = await this.execute('select 1 as found from provision_events where project_id = ? and seq = ? and at = ?', [receipt.projectId, receipt.seq, receipt.at]);
+    return rows.length > 0;
+  }
+
   /** Marks the project as changed (a list view should redraw it) without an event. */
   touch(project: Project): void {
     this.noteLiveness(project);
@@ -421,8 +444,14 @@ export class ProjectJournal {
             await sql(db, 'release journal_item', [], 'run');
             outcomes.push({ ok: true, result, messages });
           } catch (err) {
-            await sql(db, 'rollback to journal_item', [], 'run');
-            await sql(db, 'release journal_item', [], 'run');
+            try {
+              await sql(db, 'rollback to journal_item', [], 'run');
+              await sql(db, 'release journal_item', [], 'run');
+            } catch {
+              // SQLite rolled the whole transaction back by itself (a full disk, an I/O error, a
+              // lock wait that ran out): the group fails with the error that caused it.
+              throw err;
+            }
             outcomes.push({ ok: false, err });
           }
         }

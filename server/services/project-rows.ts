@@ -7,6 +7,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { InfraType, PendingAction, Project, ProjectDetails, ProjectStatus } from '../entities/index.js';
 import { sql, type SqlTarget } from '../db/sql.js';
+import type { ProjectChangeRecord } from './event-bus.js';
 
 interface ProjectRow {
   id: number;
@@ -99,4 +100,29 @@ export async function readProjects(em: EntityManager, query: ProjectListQuery): 
   params.push(query.limit);
   const rows: ProjectRow[] = await sql(em, `select ${COLUMNS} from projects${where.length ? ` where ${where.join(' and ')}` : ''} order by id desc limit ?`, params, 'all');
   return rows.map(toProject);
+}
+
+/**
+ * What list views show of every project changed at or after `since` (oldest change first, at
+ * most `limit`): the event feed re-sends these after its connection was lost, when changes may
+ * have been missed. A rare, one-off read; no index on updated_at is kept for it.
+ */
+export async function readChangesSince(em: EntityManager, since: Date, limit: number): Promise<ProjectChangeRecord[]> {
+  const rows: Pick<ProjectRow, 'id' | 'service_name' | 'status' | 'assigned_ip' | 'owner' | 'infra' | 'last_seq' | 'updated_at'>[] = await sql(
+    em,
+    'select id, service_name, status, assigned_ip, owner, infra, last_seq, updated_at from projects where updated_at >= ? order by updated_at limit ?',
+    [since, limit],
+    'all',
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    serviceName: r.service_name,
+    status: r.status,
+    assignedIp: r.assigned_ip,
+    owner: r.owner,
+    infra: r.infra,
+    lastSeq: Number(r.last_seq),
+    updatedAt: date(r.updated_at),
+    deleted: false,
+  }));
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import type { Catalog } from '../config/catalog.js';
+import { waitOutOutage } from '../db/unavailable.js';
 import {
   IdempotencyKey,
   Project,
@@ -114,6 +115,8 @@ export class ProjectService {
     private readonly audit: AuditLog,
     private readonly maxPageSize: number,
     private readonly idempotencyTtlHours: number = 24,
+    /** How long a live stream waits out an unreachable database before it ends with an error. */
+    private readonly outageGraceMs: number = 300_000,
   ) {}
 
   /**
@@ -431,7 +434,9 @@ export class ProjectService {
       projectId,
       afterSeq,
       finished: TERMINAL_STATUSES.includes(project.status) && afterSeq >= project.lastSeq,
-      load: (after) => this.storedEvents(em.fork({ clear: true }), projectId, after, MAX_EVENTS_PAGE),
+      // A stream outlives a database outage: a read it needs (a gap to fill) waits for the
+      // database instead of ending the stream.
+      load: (after) => waitOutOutage(() => this.storedEvents(em.fork({ clear: true }), projectId, after, MAX_EVENTS_PAGE), { graceMs: this.outageGraceMs }),
     });
   }
 

@@ -56,6 +56,7 @@ export interface SpawnOptions {
 export interface HttpAnswer<T = any> {
   status: number;
   body: T;
+  headers: Headers;
 }
 
 export interface ExitInfo {
@@ -214,7 +215,7 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
     } catch {
       // not JSON
     }
-    return { status: res.status, body: parsed as any };
+    return { status: res.status, body: parsed as any, headers: res.headers };
   };
 
   const disposeClients = async () => {

@@ -173,6 +173,7 @@ const REST: RestEntry[] = [
   { method: 'GET', route: '/api/public/settings', access: 'public' },
   { method: 'POST', route: '/api/design/preview', access: 'public', body: () => ({ serviceName: 'matrix-preview', config: PREVIEW_DESIGN }) },
   { method: 'GET', route: '/healthz', access: 'public' },
+  { method: 'GET', route: '/livez', access: 'public' },
   { method: 'POST', route: '/api/logout', access: 'own', fresh: true },
   { method: 'GET', route: '/api/me', access: 'own', own: (b, self) => expect([b.username, b.usage.projects]).toEqual([self.username, self.projects.length]) },
   { method: 'POST', route: '/api/me/password', access: 'own', body: (t) => ({ current_password: t.password, new_password: t.password }) },
