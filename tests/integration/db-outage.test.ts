@@ -7,7 +7,10 @@
  * - PostgreSQL stopped for 20 s during 50 runs: REST 503 with Retry-After, GraphQL
  *   SERVICE_UNAVAILABLE, /healthz 503 while /livez 200; an order refused then is stored nowhere;
  *   every run completes after the return.
- * - Every H-CMP connection killed (pg_terminate_backend) five times during 100 runs: the same.
+ * - Every H-CMP connection killed (pg_terminate_backend) five times during 100 runs: the same,
+ *   and a list stream (projectChanges) still sees every project end COMPLETED.
+ * - Jobs that wait longer than DB_OUTAGE_GRACE_SECONDS stop; their claims are handed back as
+ *   soon as the database answers, and the runs resume.
  * - Two instances on one database, PostgreSQL restarted mid-way: every job completes, each run
  *   by one instance only (neither takes the other for dead).
  * - The connection cut after a COMMIT reached PostgreSQL but before its answer came back (a
@@ -23,6 +26,7 @@ import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { shouldRunPrivatePostgres, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 import {
   accountFor,
+  followChanges,
   followProject,
   inBatches,
   killAllServers,
@@ -207,6 +211,9 @@ describe.skipIf(!runSuite)('the database goes away and comes back (PostgreSQL)',
     const server = await spawnServer({ db, name: 'terminated', env: ENV });
     const tokens = new Map([[server, await server.login()]]);
     const batch = await orderAndFollow([server], tokens, 100, 'terminated');
+    // A list stream too: the changes committed while the feed's connection was down reach it
+    // when the feed reconnects (re-read from the projects).
+    const list = followChanges(server.wsClient(tokens.get(server)!));
     await stepsUnderWay(view, 20);
     const killed: number[] = [];
     for (let round = 0; round < 5; round++) {
@@ -216,7 +223,33 @@ describe.skipIf(!runSuite)('the database goes away and comes back (PostgreSQL)',
     // The server's pool and its LISTEN connection each time (the view's own connections too).
     expect(killed.every((n) => n >= 2)).toBe(true);
     await expectAllCompleted(view, batch, 60_000);
+    const final = new Map((await view.projects()).map((p) => [p.id, p.lastSeq]));
+    await waitUntil(
+      () => batch.ids.every((id) => list.changes.some((c) => c.id === id && c.status === 'COMPLETED' && c.lastSeq === final.get(id))),
+      10_000,
+      'the list stream showing every project COMPLETED at its last seq',
+    );
+    list.unsubscribe();
     expect(server.output()).not.toMatch(/took over projects|taken for dead|provisioning job crashed/);
+    await server.disposeClients();
+    await server.terminate();
+  }, 240_000);
+
+  it('jobs that wait longer than DB_OUTAGE_GRACE_SECONDS stop; their claims are handed back once the database answers and the runs resume to COMPLETED', async () => {
+    const { db, view } = await freshDatabase();
+    const server = await spawnServer({ db, name: 'past-grace', env: { ...ENV, DB_OUTAGE_GRACE_SECONDS: '2' } });
+    const tokens = new Map([[server, await server.login()]]);
+    const batch = await orderAndFollow([server], tokens, 20, 'grace');
+    await stepsUnderWay(view, 10);
+    await pgs.stop('fast');
+    await waitUntil(() => /job stopped waiting for the database/.test(server.output()), 20_000, 'jobs giving up after the 2 s grace');
+    await new Promise((r) => setTimeout(r, 2_000));
+    await pgs.start();
+    await expectAllCompleted(view, batch, 60_000);
+    const { projects } = await accountFor(view);
+    const handedBack = [...projects.values()].filter((p) => p.events.some((e) => e.message?.startsWith(`Handed back by instance ${server.instanceId}: it held the claim`)));
+    expect(handedBack.length).toBeGreaterThan(0);
+    for (const p of handedBack) expect(p.resumes.length, `project ${p.id} resumed after its hand-back`).toBeGreaterThan(0);
     await server.disposeClients();
     await server.terminate();
   }, 240_000);
