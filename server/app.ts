@@ -47,6 +47,7 @@ import { createMetricsSource } from './services/metrics.js';
 import { QuotaService } from './services/quotas.js';
 import { SecretBox } from './services/secret-box.js';
 import { SessionService } from './services/sessions.js';
+import { SshAccess } from './services/ssh-access.js';
 import { ensureSettingsRow } from './services/settings.js';
 import { TokenService } from './services/tokens.js';
 import { UserAdminService } from './services/user-admin.js';
@@ -126,6 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const sessions = new SessionService(tokens, fork);
     const secrets = new SecretBox(config.encryptKey, config.previousEncryptKeys);
     const quotas = new QuotaService(config.defaultQuota);
+    const ssh = new SshAccess(fork, secrets, { user: config.ansible.sshUser, keyFile: config.ansible.sshPrivateKeyFile });
     await ensureSettingsRow(orm.em.fork(), config.initialPortalLimits);
     const unreadable = await unreadableSecrets(orm.em.fork(), secrets);
     if (unreadable.length) {
@@ -190,7 +192,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stopDispatcher = () => dispatcher.close();
     projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours, config.runnerTiming.outageGraceMs);
     const metrics = createMetricsSource(config.prometheusUrl, log);
-    const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, metrics, fork, sqlDb: orm.em };
+    const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, ssh, metrics, fork, sqlDb: orm.em };
 
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 

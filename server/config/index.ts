@@ -2,8 +2,8 @@
  * The only reader of `process.env`. `loadConfig` validates every variable once and throws a
  * single {@link ConfigError} that names each bad one, so an operator fixes them all in one go.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadCatalog, type Catalog } from './catalog.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -29,8 +29,10 @@ export interface Config {
   /** Earlier ENCRYPT_KEY values, still accepted for decryption during a key rotation. */
   previousEncryptKeys: string[];
   sessionTtlMinutes: number;
-  runner: 'mock';
+  runner: 'mock' | 'ansible';
   runnerConcurrency: number;
+  /** RUNNER=ansible: where the playbooks are, how runs are made and limited, how hosts are reached. */
+  ansible: AnsibleConfig;
   /** Worker instances: heartbeat, takeover and shutdown timing (see runners/dispatcher.ts). */
   runnerTiming: { heartbeatMs: number; deadAfterMs: number; pollMs: number; shutdownGraceMs: number; outageGraceMs: number };
   /** How long an Idempotency-Key is remembered (at least 24 hours). */
@@ -52,6 +54,23 @@ export interface Config {
   corsOrigins: string[];
   clientDist: string;
   catalog: Catalog;
+}
+
+export interface AnsibleConfig {
+  /** The ansible-playbook program (a path, or a name looked up in PATH). */
+  playbookCommand: string;
+  /** Holds provision.yml and teardown.yml (ANSIBLE_PLAYBOOK_DIR). */
+  playbookDir: string;
+  /** Where each run gets its private directory (ANSIBLE_RUN_DIR). */
+  runDir: string;
+  runTimeoutMs: number;
+  /** Playbooks run at once by this instance; further jobs wait (ANSIBLE_MAX_PARALLEL). */
+  maxParallel: number;
+  /** Between SIGINT, SIGTERM and SIGKILL when a run is stopped (ANSIBLE_STOP_GRACE_SECONDS). */
+  stopGraceMs: number;
+  /** Used when the admin settings hold no SSH user / key (SSH_USER, SSH_PRIVATE_KEY_FILE). */
+  sshUser: string | undefined;
+  sshPrivateKeyFile: string | undefined;
 }
 
 export interface WorkloadHostSeed {
@@ -152,6 +171,51 @@ function readPoolFile(path: string, problems: string[]): WorkloadHostSeed[] | un
   return hosts;
 }
 
+function readAnsibleConfig(r: Reader, dataDir: string): AnsibleConfig {
+  const keyFile = r.str('SSH_PRIVATE_KEY_FILE');
+  return {
+    playbookCommand: r.str('ANSIBLE_PLAYBOOK', 'ansible-playbook')!,
+    playbookDir: resolve(r.str('ANSIBLE_PLAYBOOK_DIR', './playbooks')!),
+    runDir: resolve(r.str('ANSIBLE_RUN_DIR') ?? join(dataDir, 'runs')),
+    runTimeoutMs: r.int('ANSIBLE_RUN_TIMEOUT_MINUTES', 60, 1, 24 * 60) * 60_000,
+    maxParallel: r.int('ANSIBLE_MAX_PARALLEL', 4, 1, 1000),
+    stopGraceMs: r.int('ANSIBLE_STOP_GRACE_SECONDS', 4, 1, 600) * 1000,
+    sshUser: r.str('SSH_USER'),
+    sshPrivateKeyFile: keyFile === undefined ? undefined : resolve(keyFile),
+  };
+}
+
+/** The program found in PATH (or at its path), or null. */
+function findProgram(command: string, path: string | undefined): string | null {
+  const candidates = command.includes('/') ? [resolve(command)] : (path ?? '').split(':').filter(Boolean).map((dir) => join(dir, command));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** RUNNER=ansible: the program, both playbooks and a readable key file (when one is named) must be there. */
+function checkAnsible(ansible: AnsibleConfig, problems: string[], path: string | undefined): void {
+  if (!findProgram(ansible.playbookCommand, path)) {
+    problems.push(`RUNNER=ansible needs ${ansible.playbookCommand}, which is not installed or not in PATH (Debian: apt-get install ansible)`);
+  }
+  const missing = ['provision.yml', 'teardown.yml'].filter((f) => !existsSync(join(ansible.playbookDir, f)));
+  if (missing.length) problems.push(`RUNNER=ansible needs ${missing.join(' and ')} in ANSIBLE_PLAYBOOK_DIR (${ansible.playbookDir})`);
+  if (ansible.sshPrivateKeyFile !== undefined) {
+    try {
+      accessSync(ansible.sshPrivateKeyFile, constants.R_OK);
+    } catch {
+      problems.push(`SSH_PRIVATE_KEY_FILE cannot be read: ${ansible.sshPrivateKeyFile}`);
+    }
+  }
+  if (ansible.sshUser !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/i.test(ansible.sshUser)) problems.push('SSH_USER must be an account name (letters, digits, _ . -; at most 32)');
+}
+
 /** Reads and validates the environment. Pure apart from reading the files it names. */
 export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env);
@@ -221,7 +285,7 @@ export function loadConfig(env: Env = process.env): Config {
     encryptKey: encryptKey ?? DEV_ENCRYPT_KEY,
     previousEncryptKeys: (r.str('ENCRYPT_KEYS_PREVIOUS') ?? '').split(',').map((k) => k.trim()).filter(Boolean),
     sessionTtlMinutes: r.int('SESSION_TTL_MINUTES', 30, 1, 7 * 24 * 60),
-    runner: r.oneOf('RUNNER', ['mock'] as const, 'mock'),
+    runner: r.oneOf('RUNNER', ['mock', 'ansible'] as const, 'mock'),
     runnerConcurrency: r.int('RUNNER_CONCURRENCY', 64, 1, 10000),
     runnerTiming: {
       heartbeatMs: r.int('RUNNER_HEARTBEAT_MS', 2000, 50, 600000),
@@ -230,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
       outageGraceMs: r.int('DB_OUTAGE_GRACE_SECONDS', 300, 0, 86400) * 1000,
     },
+    ansible: readAnsibleConfig(r, dirname(sqlitePath)),
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24, 24 * 365),
     mockStepDelayMs: r.int('MOCK_STEP_DELAY_MS', 800, 0, 600000),
     ipPools,
@@ -276,6 +341,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.adminPassword !== undefined && config.adminPassword.length < 8) {
     r.problems.push('ADMIN_PASSWORD must be at least 8 characters');
   }
+  if (config.runner === 'ansible') checkAnsible(config.ansible, r.problems, env.PATH);
   if (config.runnerTiming.deadAfterMs < 3 * config.runnerTiming.heartbeatMs) {
     r.problems.push('RUNNER_DEAD_AFTER_MS must be at least 3 × RUNNER_HEARTBEAT_MS, or live instances would be taken for dead');
   }

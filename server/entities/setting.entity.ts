@@ -48,10 +48,18 @@ export class Setting {
   @Property({ type: 'string', length: 32, nullable: true })
   awsRegion?: string | null;
 
+  /** The account runners log in to pool hosts as (Ansible's remote user). */
+  @Property({ type: 'string', length: 64, nullable: true })
+  sshUser?: string | null;
+
+  /** Encrypted: the private key runners log in to pool hosts with (OpenSSH or PEM text). */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  sshPrivateKey?: string | null;
+
   @Property({ type: 'datetime' })
   updatedAt: Date = new Date();
 }
 
 /** Setting columns that hold secrets; each is bound to its row and column when encrypted. */
-export const SECRET_SETTING_FIELDS = ['vcenterPassword', 'awsAccessKey', 'awsSecretKey'] as const;
+export const SECRET_SETTING_FIELDS = ['vcenterPassword', 'awsAccessKey', 'awsSecretKey', 'sshPrivateKey'] as const;
 export type SecretSettingField = (typeof SECRET_SETTING_FIELDS)[number];

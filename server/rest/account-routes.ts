@@ -152,6 +152,8 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       aws_access_key_set: s.awsAccessKeySet,
       aws_secret_key_set: s.awsSecretKeySet,
       aws_region: s.awsRegion,
+      ssh_user: s.sshUser,
+      ssh_private_key_set: s.sshPrivateKeySet,
     };
   });
 
@@ -170,6 +172,8 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       awsAccessKey: b.aws_access_key,
       awsSecretKey: b.aws_secret_key,
       awsRegion: b.aws_region,
+      sshUser: b.ssh_user,
+      sshPrivateKey: b.ssh_private_key,
     } as unknown as AdminSettingsPatch;
     await changeAdminSettings(services, services.fork(), caller, patch, b.admin_password);
     return { status: 'success', message: '설정이 저장되었습니다.' };

@@ -8,6 +8,7 @@ import type { ProjectService } from './projects.js';
 import type { QuotaService } from './quotas.js';
 import type { SecretBox } from './secret-box.js';
 import type { SessionService } from './sessions.js';
+import type { SshAccess } from './ssh-access.js';
 import type { TokenService } from './tokens.js';
 import type { UserAdminService } from './user-admin.js';
 import type { UserService } from './users.js';
@@ -25,6 +26,8 @@ export interface Services {
   quotas: QuotaService;
   audit: AuditLog;
   secrets: SecretBox;
+  /** How pool hosts are reached over SSH: credentials and recorded host keys. */
+  ssh: SshAccess;
   /** CPU / memory / disk of hosts (Prometheus, or none). */
   metrics: MetricsSource;
   /** A fresh EntityManager for one unit of work (request, operation, job). */

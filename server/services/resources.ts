@@ -28,6 +28,7 @@ const HOST_STATUS_LABEL: Record<HostStatus, string> = {
   available: 'Available',
   provisioning: 'Provisioning',
   assigned: 'Running',
+  drained: 'Drained',
 };
 
 function row(partial: Omit<ResourceRow, 'cpuUsage' | 'memoryUsage' | 'diskUsage' | 'hasMetrics'>): ResourceRow {

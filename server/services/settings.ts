@@ -17,6 +17,9 @@ import { saveChanges, snapshot } from '../db/entity-writes.js';
 export const ADMIN_ONLY = '관리자만 접근 가능합니다.';
 const MAX_NOTICE = 2000;
 const MAX_TEXT = 255;
+const MAX_PRIVATE_KEY = 16_384;
+/** An unencrypted private key as ssh reads it (OpenSSH, PKCS#8 or PKCS#1); a passphrase cannot be given to a runner. */
+const PRIVATE_KEY = /^-----BEGIN (OPENSSH|RSA|EC|DSA)? ?PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END (OPENSSH|RSA|EC|DSA)? ?PRIVATE KEY-----$/;
 
 export interface AdminSettingsPatch {
   systemNotice?: string | null;
@@ -30,6 +33,8 @@ export interface AdminSettingsPatch {
   awsAccessKey?: string | null;
   awsSecretKey?: string | null;
   awsRegion?: string | null;
+  sshUser?: string | null;
+  sshPrivateKey?: string | null;
 }
 
 /** What admins read: every secret shown only as set / unset. */
@@ -45,6 +50,8 @@ export interface AdminSettingsView {
   awsAccessKeySet: boolean;
   awsSecretKeySet: boolean;
   awsRegion: string;
+  sshUser: string;
+  sshPrivateKeySet: boolean;
   updatedAt: Date;
 }
 
@@ -100,6 +107,8 @@ export function toAdminView(s: Setting): AdminSettingsView {
     awsAccessKeySet: Boolean(s.awsAccessKey),
     awsSecretKeySet: Boolean(s.awsSecretKey),
     awsRegion: s.awsRegion ?? '',
+    sshUser: s.sshUser ?? '',
+    sshPrivateKeySet: Boolean(s.sshPrivateKey),
     updatedAt: s.updatedAt,
   };
 }
@@ -123,6 +132,15 @@ function validatePatch(patch: AdminSettingsPatch, catalog: Catalog): void {
   if (patch.maintenanceMode != null && typeof patch.maintenanceMode !== 'boolean') {
     issues.push({ loc: ['body', 'maintenanceMode'], msg: 'must be true or false', type: 'bool_type' });
   }
+  if (patch.sshUser != null && (typeof patch.sshUser !== 'string' || !/^$|^[a-z_][a-z0-9_.-]{0,31}$/i.test(patch.sshUser))) {
+    issues.push({ loc: ['body', 'sshUser'], msg: 'must be an account name (letters, digits, _ . -; at most 32)', type: 'string_pattern_mismatch' });
+  }
+  if (patch.sshPrivateKey != null) {
+    const key = patch.sshPrivateKey;
+    if (typeof key !== 'string' || key.length > MAX_PRIVATE_KEY || (key !== '' && !PRIVATE_KEY.test(key.trim()))) {
+      issues.push({ loc: ['body', 'sshPrivateKey'], msg: 'must be an unencrypted private key in OpenSSH or PEM form (-----BEGIN … PRIVATE KEY-----)', type: 'value_error' });
+    }
+  }
   if (patch.awsRegion != null && patch.awsRegion !== '' && !catalog.regions[patch.awsRegion]) {
     issues.push({ loc: ['body', 'awsRegion'], msg: `must be one of ${Object.keys(catalog.regions).join(', ')}`, type: 'enum' });
   }
@@ -138,7 +156,7 @@ export async function applyAdminSettings(em: EntityManager, patch: AdminSettings
   const settings = await loadSettings(em);
   const before = snapshot(em, settings);
   const changed: string[] = [];
-  const plain = ['systemNotice', 'maintenanceMode', 'vcenterIp', 'esxiIp', 'vcenterUser', 'maxVcpu', 'maxMemory', 'awsRegion'] as const;
+  const plain = ['systemNotice', 'maintenanceMode', 'vcenterIp', 'esxiIp', 'vcenterUser', 'maxVcpu', 'maxMemory', 'awsRegion', 'sshUser'] as const;
   for (const field of plain) {
     const value = patch[field];
     if (value == null || settings[field] === value) continue;

@@ -14,6 +14,9 @@ import { requireCaller, type Principal } from './principal.js';
 import { sql, SqlTransaction, type SqlTarget } from '../db/sql.js';
 import { insertRows } from '../db/entity-writes.js';
 
+/** What a host given back becomes: free, or out of service when an admin drained it while it was held. */
+const RELEASED = "status = case when drain_requested then 'drained' else 'available' end, drain_requested = false, project_id = null, owner = null";
+
 /** {@link WorkloadPool.allocate}'s project: the one this transaction inserted last (PostgreSQL). */
 const INSERTED_PROJECT = Symbol('the project this transaction inserted');
 
@@ -24,6 +27,8 @@ export interface PoolSummary {
   available: number;
   provisioning: number;
   assigned: number;
+  /** Taken out of service by an admin. */
+  drained: number;
 }
 
 export interface AllocatedHost {
@@ -70,7 +75,7 @@ export class WorkloadPool {
     await insertRows(
       em,
       WorkloadHost,
-      fresh.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress, infra: h.infra, status: 'available' as const, updatedAt: now })),
+      fresh.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress, infra: h.infra, status: 'available' as const, drainRequested: false, updatedAt: now })),
     );
     return fresh.length;
   }
@@ -172,7 +177,7 @@ export class WorkloadPool {
       [],
     );
     const byInfra = new Map<InfraType, PoolSummary>(
-      INFRA_TYPES.map((infra) => [infra, { infra, total: 0, available: 0, provisioning: 0, assigned: 0 }]),
+      INFRA_TYPES.map((infra) => [infra, { infra, total: 0, available: 0, provisioning: 0, assigned: 0, drained: 0 }]),
     );
     for (const row of rows) {
       const entry = byInfra.get(row.infra as InfraType);
@@ -189,9 +194,9 @@ export class WorkloadPool {
     await sql(db, `update workload_pool set status = 'assigned', updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
   }
 
-  /** Gives a project's hosts back to the pool; returns how many. */
+  /** Gives a project's hosts back to the pool (a host an admin drained meanwhile goes out of service); returns how many. */
   async release(db: SqlTarget, projectId: number): Promise<number> {
-    const result = await sql(db, `update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
+    const result = await sql(db, `update workload_pool set ${RELEASED}, updated_at = ? where project_id = ?`, [new Date(), projectId], 'run');
     return result.affectedRows;
   }
 
@@ -209,7 +214,7 @@ export class WorkloadPool {
   async releaseOrphans(db: SqlTarget): Promise<number> {
     const result = await sql(
       db,
-      `update workload_pool set status = 'available', project_id = null, owner = null, updated_at = ?
+      `update workload_pool set ${RELEASED}, updated_at = ?
         where id in (select h.id from workload_pool h left join projects p on p.id = h.project_id
                       where h.project_id is not null and (p.id is null or p.status not in ('PENDING', 'RUNNING', 'COMPLETED', 'DELETING')))`,
       [new Date()],

@@ -39,18 +39,20 @@ const COLUMNS: Record<SecretSettingField, string> = {
   vcenterPassword: 'vcenter_password',
   awsAccessKey: 'aws_access_key',
   awsSecretKey: 'aws_secret_key',
+  sshPrivateKey: 'ssh_private_key',
 };
 const REST_FIELDS: Record<SecretSettingField, string> = {
   vcenterPassword: 'vcenter_password',
   awsAccessKey: 'aws_access_key',
   awsSecretKey: 'aws_secret_key',
+  sshPrivateKey: 'ssh_private_key',
 };
 /** What GET /api/admin/settings may answer: no field that could carry a secret. */
 const REST_SETTINGS_KEYS = [
-  'aws_access_key_set', 'aws_region', 'aws_secret_key_set', 'esxi_ip', 'maintenance_mode', 'max_memory', 'max_vcpu', 'system_notice',
-  'vcenter_ip', 'vcenter_password_set', 'vcenter_user',
+  'aws_access_key_set', 'aws_region', 'aws_secret_key_set', 'esxi_ip', 'maintenance_mode', 'max_memory', 'max_vcpu', 'ssh_private_key_set', 'ssh_user',
+  'system_notice', 'vcenter_ip', 'vcenter_password_set', 'vcenter_user',
 ];
-const ADMIN_SETTINGS = `{ adminSettings { systemNotice maintenanceMode vcenterIp esxiIp vcenterUser vcenterPasswordSet maxVcpu maxMemory awsAccessKeySet awsSecretKeySet awsRegion updatedAt } }`;
+const ADMIN_SETTINGS = `{ adminSettings { systemNotice maintenanceMode vcenterIp esxiIp vcenterUser vcenterPasswordSet maxVcpu maxMemory awsAccessKeySet awsSecretKeySet awsRegion sshUser sshPrivateKeySet updatedAt } }`;
 const UPDATE = `mutation($input: AdminSettingsInput!, $password: String!) {
   updateAdminSettings(input: $input, adminPassword: $password) { vcenterPasswordSet awsAccessKeySet awsSecretKeySet vcenterUser systemNotice }
 }`;
@@ -60,9 +62,9 @@ type Stored = Record<SecretSettingField, string | null>;
 
 /** The secret columns of the settings row, as stored (raw SQL, no entity mapping). */
 async function storedSecrets(orm: MikroORM): Promise<Stored> {
-  const rows: Record<string, string | null>[] = await orm.em.getConnection().execute('select vcenter_password, aws_access_key, aws_secret_key from settings where id = 1');
+  const rows: Record<string, string | null>[] = await orm.em.getConnection().execute('select vcenter_password, aws_access_key, aws_secret_key, ssh_private_key from settings where id = 1');
   expect(rows).toHaveLength(1);
-  return { vcenterPassword: rows[0].vcenter_password, awsAccessKey: rows[0].aws_access_key, awsSecretKey: rows[0].aws_secret_key };
+  return { vcenterPassword: rows[0].vcenter_password, awsAccessKey: rows[0].aws_access_key, awsSecretKey: rows[0].aws_secret_key, sshPrivateKey: rows[0].ssh_private_key };
 }
 
 /** Every row of every table, as text, to search for canaries. */
@@ -106,7 +108,7 @@ for (const backend of await backendsFor('secrets at rest')) {
     /** Every canary sent to the server, accepted or not. */
     const canaries: string[] = [];
     /** What the settings row should hold now. */
-    const current: Record<SecretSettingField, string | null> = { vcenterPassword: null, awsAccessKey: null, awsSecretKey: null };
+    const current: Record<SecretSettingField, string | null> = { vcenterPassword: null, awsAccessKey: null, awsSecretKey: null, sshPrivateKey: null };
     /** Every response (status, headers, body) and subscription message the test received. */
     const received: string[] = [];
     /** Log lines of every server this suite started. */
@@ -116,6 +118,11 @@ for (const backend of await backendsFor('secrets at rest')) {
       const value = `CANARY-${label}-${randomBytes(12).toString('hex')}`;
       canaries.push(value);
       return value;
+    };
+    /** A canary in the form the field accepts (the SSH key must look like a private key). */
+    const secretFor = (field: SecretSettingField, label: string) => {
+      const value = canary(label);
+      return field === 'sshPrivateKey' ? `-----BEGIN OPENSSH PRIVATE KEY-----\n${value}\n-----END OPENSSH PRIVATE KEY-----` : value;
     };
 
     const rest = async (method: string, path: string, opts: { body?: unknown; token?: string } = {}) => {
@@ -173,7 +180,7 @@ for (const backend of await backendsFor('secrets at rest')) {
       expect(before.body).toMatchObject({ vcenter_password_set: false, aws_access_key_set: false, aws_secret_key_set: false });
 
       const body: Record<string, unknown> = { admin_password: ADMIN.password, vcenter_user: 'svc-vcenter', vcenter_ip: '10.0.0.5' };
-      for (const field of SECRET_SETTING_FIELDS) body[REST_FIELDS[field]] = current[field] = canary(`rest-${field}`);
+      for (const field of SECRET_SETTING_FIELDS) body[REST_FIELDS[field]] = current[field] = secretFor(field, `rest-${field}`);
       const saved = await rest('POST', '/api/admin/settings', { token: server.adminToken, body });
       expect(saved.status).toBe(200);
       expect(saved.body).toEqual({ status: 'success', message: expect.any(String) });
@@ -186,7 +193,7 @@ for (const backend of await backendsFor('secrets at rest')) {
 
     it('GraphQL updateAdminSettings replaces them; adminSettings and the schema expose no secret', async () => {
       const input: Record<string, string> = { vcenterUser: 'svc-vcenter-2' };
-      for (const field of SECRET_SETTING_FIELDS) input[field] = current[field] = canary(`gql-${field}`);
+      for (const field of SECRET_SETTING_FIELDS) input[field] = current[field] = secretFor(field, `gql-${field}`);
       const res = await gql(UPDATE, { input, password: ADMIN.password });
       expect(res.errors).toBeUndefined();
       expect(res.data.updateAdminSettings).toEqual({ vcenterPasswordSet: true, awsAccessKeySet: true, awsSecretKeySet: true, vcenterUser: 'svc-vcenter-2', systemNotice: '' });
@@ -201,7 +208,7 @@ for (const backend of await backendsFor('secrets at rest')) {
         .filter((t: { kind: string }) => t.kind === 'OBJECT' || t.kind === 'INTERFACE')
         .flatMap((t: { name: string; fields: { name: string }[] | null }) => (t.fields ?? []).map((f) => `${t.name}.${f.name}`));
       expect(outputFields).toContain('AdminSettings.vcenterPasswordSet');
-      expect(outputFields.filter((f: string) => /\.(vcenterPassword|awsAccessKey|awsSecretKey|password|passwordHash)$/i.test(f))).toEqual([]);
+      expect(outputFields.filter((f: string) => /\.(vcenterPassword|awsAccessKey|awsSecretKey|sshPrivateKey|password|passwordHash)$/i.test(f))).toEqual([]);
     });
 
     it('stores each secret as an AES-GCM envelope under ENCRYPT_KEY, bound to its column', async () => {
@@ -258,6 +265,22 @@ for (const backend of await backendsFor('secrets at rest')) {
       const viaGql = await gql(UPDATE, { input: { awsSecretKey: long }, password: ADMIN.password });
       expect(viaGql.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(await storedSecrets(server.app.orm)).toEqual(before);
+    });
+
+    it('an SSH key that is not an unencrypted private key, or a bad SSH user, is refused without being echoed', async () => {
+      const before = await storedSecrets(server.app.orm);
+      const notAKey = canary('not-a-key');
+      const publicKey = `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${canary('public-key')} someone@host`;
+      for (const body of [{ ssh_private_key: notAKey }, { ssh_private_key: publicKey }, { ssh_user: 'root; rm -rf /' }, { ssh_private_key: 12345 }]) {
+        const res = await rest('POST', '/api/admin/settings', { token: server.adminToken, body: { admin_password: ADMIN.password, ...body } });
+        expect(res.status, JSON.stringify(body)).toBe(422);
+      }
+      const viaGql = await gql(UPDATE, { input: { sshPrivateKey: notAKey }, password: ADMIN.password });
+      expect(viaGql.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(await storedSecrets(server.app.orm)).toEqual(before);
+      const ok = await rest('POST', '/api/admin/settings', { token: server.adminToken, body: { admin_password: ADMIN.password, ssh_user: 'deploy' } });
+      expect(ok.status).toBe(200);
+      expect((await rest('GET', '/api/admin/settings', { token: server.adminToken })).body).toMatchObject({ ssh_user: 'deploy', ssh_private_key_set: true });
     });
 
     it('"" clears a secret, a field left out keeps it', async () => {
@@ -398,11 +421,11 @@ for (const backend of await backendsFor('secrets at rest')) {
         await expect(rotateSecrets(data.em.fork(), new SecretBox(KEY_B))).rejects.toThrow(/Nothing was changed.*ENCRYPT_KEYS_PREVIOUS/s);
         expect(await storedSecrets(data)).toEqual(untouched);
 
-        expect(await rotateSecrets(data.em.fork(), aThenB)).toEqual({ resealed: 3, alreadyCurrent: 0 });
+        expect(await rotateSecrets(data.em.fork(), aThenB)).toEqual({ resealed: 4, alreadyCurrent: 0 });
         const rotated = await storedSecrets(data);
         expectSealed(rotated, idOf(KEY_B), new SecretBox(KEY_B));
         for (const field of SECRET_SETTING_FIELDS) expect(rotated[field]).not.toBe(untouched[field]);
-        expect(await rotateSecrets(data.em.fork(), aThenB)).toEqual({ resealed: 0, alreadyCurrent: 3 });
+        expect(await rotateSecrets(data.em.fork(), aThenB)).toEqual({ resealed: 0, alreadyCurrent: 4 });
         expect(await storedSecrets(data)).toEqual(rotated);
 
         // One value still under A (re-sealable) and one moved from another column (never opens):
@@ -454,14 +477,14 @@ for (const backend of await backendsFor('secrets at rest')) {
       })();
       const refused = await rotateKeyScript(server, { ENCRYPT_KEY: KEY_D, ENCRYPT_KEYS_PREVIOUS: KEY_A });
       expect(refused.code, refused.stdout + refused.stderr).toBe(1);
-      expect(refused.stderr).toMatch(/Nothing was changed: 3 stored secret\(s\) cannot be opened.*ENCRYPT_KEYS_PREVIOUS/s);
+      expect(refused.stderr).toMatch(/Nothing was changed: 4 stored secret\(s\) cannot be opened.*ENCRYPT_KEYS_PREVIOUS/s);
 
       const done = await rotateKeyScript(server, { ENCRYPT_KEY: KEY_C, ENCRYPT_KEYS_PREVIOUS: `${KEY_A}, ${KEY_B}` });
       expect(done.code, done.stdout + done.stderr).toBe(0);
-      expect(done.stdout).toMatch(new RegExp(`^${backend} \\(.*\\): re-sealed 3 secret value\\(s\\) under key ${idOf(KEY_C)}; 0 already under it$`, 'm'));
+      expect(done.stdout).toMatch(new RegExp(`^${backend} \\(.*\\): re-sealed 4 secret value\\(s\\) under key ${idOf(KEY_C)}; 0 already under it$`, 'm'));
       const again = await rotateKeyScript(server, { ENCRYPT_KEY: KEY_C, ENCRYPT_KEYS_PREVIOUS: KEY_B });
       expect(again.code, again.stdout + again.stderr).toBe(0);
-      expect(again.stdout).toMatch(/re-sealed 0 secret value\(s\) under key \w+; 3 already under it/);
+      expect(again.stdout).toMatch(/re-sealed 0 secret value\(s\) under key \w+; 4 already under it/);
 
       if (backend === 'sqlite') {
         // Without a new key it does nothing.

@@ -17,6 +17,8 @@ export class AdminSettingsType {
   @Field(() => Boolean) awsAccessKeySet!: boolean;
   @Field(() => Boolean) awsSecretKeySet!: boolean;
   @Field(() => String) awsRegion!: string;
+  @Field(() => String, { description: 'The account runners log in to pool hosts as' }) sshUser!: string;
+  @Field(() => Boolean) sshPrivateKeySet!: boolean;
   @Field(() => GraphQLISODateTime) updatedAt!: Date;
 }
 
@@ -33,6 +35,8 @@ export class AdminSettingsInput {
   @Field(() => String, { nullable: true, description: 'Write-only' }) awsAccessKey?: string | null;
   @Field(() => String, { nullable: true, description: 'Write-only' }) awsSecretKey?: string | null;
   @Field(() => String, { nullable: true }) awsRegion?: string | null;
+  @Field(() => String, { nullable: true, description: 'The account runners log in to pool hosts as' }) sshUser?: string | null;
+  @Field(() => String, { nullable: true, description: 'Write-only: an unencrypted private key (OpenSSH or PEM) runners log in to pool hosts with' }) sshPrivateKey?: string | null;
 }
 
 @ObjectType('Usage', { simpleResolvers: true, description: 'Counts over live projects (PENDING, RUNNING, COMPLETED)' })

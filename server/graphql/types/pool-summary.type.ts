@@ -9,6 +9,7 @@ export class PoolSummaryType {
   @Field(() => Int, { description: 'Free to be taken by a new order' }) available!: number;
   @Field(() => Int, { description: 'Taken by a run that has not finished' }) provisioning!: number;
   @Field(() => Int, { description: 'In service for a completed project' }) assigned!: number;
+  @Field(() => Int, { description: 'Taken out of service by an admin; never given to an order' }) drained!: number;
 }
 
 export function toPoolSummaryType(s: PoolSummary): PoolSummaryType {
