@@ -28,6 +28,7 @@ import { registerHttpSecurity } from './http-security.js';
 import { makeErrorHandler } from './rest/errors.js';
 import { registerAccountRoutes } from './rest/account-routes.js';
 import { registerDesignRoutes } from './rest/design-routes.js';
+import { registerPoolRoutes } from './rest/pool-routes.js';
 import { registerRestRoutes } from './rest/routes.js';
 import { Dispatcher } from './runners/dispatcher.js';
 import { MockRunner } from './runners/mock-runner.js';
@@ -44,6 +45,7 @@ import { AuditLog } from './services/audit.js';
 import { unreadableSecrets } from './services/key-rotation.js';
 import { LoginGuard } from './services/login-guard.js';
 import { createMetricsSource } from './services/metrics.js';
+import { PoolAdminService } from './services/pool-admin.js';
 import { QuotaService } from './services/quotas.js';
 import { SecretBox } from './services/secret-box.js';
 import { SessionService } from './services/sessions.js';
@@ -192,7 +194,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stopDispatcher = () => dispatcher.close();
     projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours, config.runnerTiming.outageGraceMs);
     const metrics = createMetricsSource(config.prometheusUrl, log);
-    const services: Services = { catalog: config.catalog, database, projects, pool, users, userAdmin, sessions, tokens, quotas, audit, secrets, ssh, metrics, fork, sqlDb: orm.em };
+    const poolAdmin = new PoolAdminService(audit, ssh);
+    const services: Services = { catalog: config.catalog, database, projects, pool, poolAdmin, users, userAdmin, sessions, tokens, quotas, audit, secrets, ssh, metrics, fork, sqlDb: orm.em };
 
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 
@@ -247,6 +250,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });
     registerAccountRoutes(http, services);
     registerDesignRoutes(http, services);
+    registerPoolRoutes(http, services);
 
     registerHealthRoutes(http, {
       database,

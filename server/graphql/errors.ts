@@ -4,7 +4,7 @@
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { DatabaseUnavailableError, databaseUnavailableError, DomainError, PoolExhaustedError } from '../services/errors.js';
+import { DatabaseUnavailableError, databaseUnavailableError, DomainError, HostHeldError, PoolExhaustedError } from '../services/errors.js';
 import { TooManyAttemptsError } from '../services/login-guard.js';
 
 export interface ErrorLogger {
@@ -44,6 +44,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     if (original.issues.length) extensions.issues = original.issues;
     if (original instanceof TooManyAttemptsError || original instanceof DatabaseUnavailableError) extensions.retryAfter = original.retryAfterSeconds;
     if (original instanceof PoolExhaustedError) Object.assign(extensions, { needed: original.needed, available: original.available });
+    if (original instanceof HostHeldError) extensions.projectId = original.projectId;
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
   }
   const code = formatted.extensions?.code;

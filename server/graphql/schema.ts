@@ -9,6 +9,7 @@ import { AccountResolver } from './resolvers/account.resolver.js';
 import { AdminResolver } from './resolvers/admin.resolver.js';
 import { DesignResolver } from './resolvers/design.resolver.js';
 import { MonitoringResolver } from './resolvers/monitoring.resolver.js';
+import { PoolAdminResolver } from './resolvers/pool-admin.resolver.js';
 import { SettingsResolver } from './resolvers/settings.resolver.js';
 import { WorkloadPoolResolver } from './resolvers/workload-pool.resolver.js';
 
@@ -19,7 +20,7 @@ import { WorkloadPoolResolver } from './resolvers/workload-pool.resolver.js';
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, AdminResolver, DesignResolver, MonitoringResolver, ProjectResolver, ProjectChangesResolver, ProvisionStatusResolver, SettingsResolver, WorkloadPoolResolver],
+    resolvers: [AccountResolver, AdminResolver, DesignResolver, MonitoringResolver, PoolAdminResolver, ProjectResolver, ProjectChangesResolver, ProvisionStatusResolver, SettingsResolver, WorkloadPoolResolver],
     pubSub: createPubSub(),
     validate: false,
     emitSchemaFile: false,

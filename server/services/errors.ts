@@ -50,6 +50,17 @@ export class PoolExhaustedError extends DomainError {
   }
 }
 
+/** A pool host cannot be removed while a project holds it. */
+export class HostHeldError extends DomainError {
+  constructor(
+    readonly hostId: number,
+    readonly projectId: number,
+    address: string,
+  ) {
+    super('CONFLICT', `Host ${address} is held by project #${projectId}; it can be removed once the project gives it back (drain it to keep it from new orders)`);
+  }
+}
+
 /**
  * The database cannot serve the request now: no free connection within
  * DB_POOL_ACQUIRE_TIMEOUT_MS or a lock wait ran out (busy), or it cannot be reached or cannot

@@ -4,6 +4,7 @@ import type { Catalog } from '../config/catalog.js';
 import type { DatabaseInfo } from '../db/orm.js';
 import type { AuditLog } from './audit.js';
 import type { MetricsSource } from './metrics.js';
+import type { PoolAdminService } from './pool-admin.js';
 import type { ProjectService } from './projects.js';
 import type { QuotaService } from './quotas.js';
 import type { SecretBox } from './secret-box.js';
@@ -19,6 +20,8 @@ export interface Services {
   database: DatabaseInfo;
   projects: ProjectService;
   pool: WorkloadPool;
+  /** The pool seen from an admin: list, add, remove, drain, host keys, reachability. */
+  poolAdmin: PoolAdminService;
   users: UserService;
   userAdmin: UserAdminService;
   sessions: SessionService;

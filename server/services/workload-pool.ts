@@ -67,17 +67,20 @@ export class WorkloadPool {
     this.postgres = backendOf(orm) === 'postgresql';
   }
 
-  /** Adds configured hosts that are not in the table yet; existing rows are left as they are. */
+  /**
+   * Fills an empty pool with the configured hosts (the first start); a pool that has hosts is left
+   * as it is. From then on admins manage the pool (services/pool-admin.ts): a host they removed
+   * must not come back at the next start.
+   */
   async seed(em: EntityManager, hosts: WorkloadHostSeed[]): Promise<number> {
-    const known = new Set((await em.find(WorkloadHost, {}, { fields: ['ipAddress'] })).map((h) => h.ipAddress));
-    const fresh = hosts.filter((h) => !known.has(h.ipAddress));
+    if ((await em.count(WorkloadHost, {})) > 0) return 0;
     const now = new Date();
     await insertRows(
       em,
       WorkloadHost,
-      fresh.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress, infra: h.infra, status: 'available' as const, drainRequested: false, updatedAt: now })),
+      hosts.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress, infra: h.infra, status: 'available' as const, drainRequested: false, updatedAt: now })),
     );
-    return fresh.length;
+    return hosts.length;
   }
 
   /**

@@ -30,6 +30,10 @@ interface Targets {
   newUser: string;
   password: string;
   login: { username: string; password: string };
+  /** A workload pool host: one of Alice's for Bob and the anonymous caller, a free one for the admin. */
+  poolHost: number;
+  /** An address not in the pool yet. */
+  newHost: string;
 }
 /** Who Bob is, for the checks of own-scope answers. */
 interface Self {
@@ -72,6 +76,7 @@ const EVENT = 'projectId seq kind status message data at';
 const SETTINGS = 'awsAccessKeySet awsRegion awsSecretKeySet esxiIp maintenanceMode maxMemory maxVcpu systemNotice updatedAt vcenterIp vcenterPasswordSet vcenterUser';
 const USAGE = 'liveProjects totalProjects usedDisk usedHosts usedMemory usedVcpu';
 const ROW = 'kind vmName ipAddress projectId projectName owner status cpuUsage memoryUsage diskUsage';
+const POOL_HOST = 'id vmName ipAddress infra status projectId owner drainRequested hostKeySet hostKeyFingerprints checkedAt checkOk checkMessage updatedAt';
 const NOTICE = 'set by the access matrix';
 const NOT_OWN_ORDER = 'userName must be your own account';
 /** The design preview reads no data: the same answer for everyone. */
@@ -106,6 +111,7 @@ async function churn({ server, tokens }: LiveContext): Promise<void> {
   }, 10_000, 'both churn projects to be torn down');
 }
 const projectId = (t: Targets) => ({ id: t.project });
+const poolHostId = (t: Targets) => ({ id: t.poolHost });
 
 const GRAPHQL: GqlEntry[] = [
   { op: 'Query', field: 'adminSettings', access: 'admin', doc: `{ adminSettings { ${SETTINGS} } }` },
@@ -125,6 +131,10 @@ const GRAPHQL: GqlEntry[] = [
   { op: 'Query', field: 'monitoringStatus', access: 'own', doc: '{ monitoringStatus { metricsConfigured metricsReachable lastError } }', own: (d) => expect(d.monitoringStatus).toEqual({ metricsConfigured: false, metricsReachable: null, lastError: null }) },
   { op: 'Query', field: 'myQuota', access: 'own', doc: `{ myQuota { limit { hosts vcpu memoryGb diskGb } used { ${USAGE} } } }`, own: (d, self) => expect(d.myQuota.used.liveProjects).toBe(self.projects.length) },
   { op: 'Query', field: 'pendingUsers', access: 'admin', doc: `{ pendingUsers { ${USER} } }` },
+  {
+    op: 'Query', field: 'poolHosts', access: 'admin', vars: (t) => ({ search: t.newHost }),
+    doc: `query($search: String) { poolHosts(first: 100, search: $search) { totalCount nodes { ${POOL_HOST} } edges { cursor } pageInfo { hasNextPage endCursor } } }`,
+  },
   { op: 'Query', field: 'project', access: 'notFound', doc: `query($id: Int!) { project(id: $id) { ${PROJECT} } }`, vars: projectId },
   { op: 'Query', field: 'projectEvents', access: 'notFound', doc: `query($id: Int!) { projectEvents(projectId: $id, afterSeq: 0, limit: 200) { lastSeq hasMore events { ${EVENT} } } }`, vars: projectId },
   { op: 'Query', field: 'publicSettings', access: 'public', doc: '{ publicSettings { siteName systemNotice maintenanceMode infrastructures database { backend fellBack } } }' },
@@ -132,10 +142,16 @@ const GRAPHQL: GqlEntry[] = [
   { op: 'Query', field: 'templates', access: 'public', doc: '{ templates { name label hostCount roles } }' },
   { op: 'Query', field: 'users', access: 'admin', doc: `{ users(status: approved) { ${USER} } }` },
   { op: 'Mutation', field: 'cancelProvision', access: 'notFound', doc: `mutation($id: Int!) { cancelProvision(id: $id) { ${PROJECT} } }`, vars: projectId },
+  {
+    op: 'Mutation', field: 'addPoolHosts', access: 'admin', vars: (t) => ({ hosts: [{ vmName: 'matrix-host', ipAddress: t.newHost, infra: 'aws' }] }),
+    doc: `mutation($hosts: [PoolHostInput!]!) { addPoolHosts(hosts: $hosts) { ${POOL_HOST} } }`,
+  },
   { op: 'Mutation', field: 'approveUser', access: 'admin', doc: `mutation($u: String!) { approveUser(username: $u) { ${USER} } }`, vars: username },
+  { op: 'Mutation', field: 'checkPoolHosts', access: 'admin', doc: `mutation($ids: [Int!]!) { checkPoolHosts(ids: $ids) { ${POOL_HOST} } }`, vars: (t) => ({ ids: [t.poolHost] }) },
   { op: 'Mutation', field: 'changePassword', access: 'own', doc: 'mutation($p: String!) { changePassword(currentPassword: $p, newPassword: $p) }', vars: (t) => ({ p: t.password }) },
   { op: 'Mutation', field: 'createUser', access: 'admin', doc: `mutation($u: String!) { createUser(input: { username: $u, password: "created-by-matrix", role: admin }) { ${USER} } }`, vars: (t) => ({ u: t.newUser }) },
   { op: 'Mutation', field: 'deleteProject', access: 'notFound', doc: 'mutation($id: Int!) { deleteProject(id: $id) }', vars: projectId },
+  { op: 'Mutation', field: 'drainPoolHost', access: 'admin', doc: `mutation($id: Int!) { drainPoolHost(id: $id) { ${POOL_HOST} } }`, vars: poolHostId },
   { op: 'Mutation', field: 'disableUser', access: 'admin', doc: `mutation($u: String!) { disableUser(username: $u) { ${USER} } }`, vars: username },
   { op: 'Mutation', field: 'login', access: 'public', doc: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { tokenType expiresAt user { username role } } }', vars: (t) => ({ u: t.login.username, p: t.login.password }) },
   { op: 'Mutation', field: 'logout', access: 'own', doc: 'mutation { logout }', fresh: true },
@@ -145,10 +161,13 @@ const GRAPHQL: GqlEntry[] = [
   },
   { op: 'Mutation', field: 'retryProvision', access: 'notFound', doc: `mutation($id: Int!) { retryProvision(id: $id) { ${PROJECT} } }`, vars: projectId },
   { op: 'Mutation', field: 'rejectUser', access: 'admin', doc: `mutation($u: String!) { rejectUser(username: $u) { ${USER} } }`, vars: (t) => ({ u: t.pending }) },
+  { op: 'Mutation', field: 'removePoolHost', access: 'admin', doc: `mutation($id: Int!) { removePoolHost(id: $id) { ${POOL_HOST} } }`, vars: poolHostId },
+  { op: 'Mutation', field: 'resetPoolHostKey', access: 'admin', doc: `mutation($id: Int!) { resetPoolHostKey(id: $id) { ${POOL_HOST} } }`, vars: poolHostId },
   { op: 'Mutation', field: 'resetUserPassword', access: 'admin', doc: `mutation($u: String!) { resetUserPassword(username: $u, newPassword: "taken-over-by-matrix") { ${USER} } }`, vars: username },
   { op: 'Mutation', field: 'setUserQuota', access: 'admin', doc: `mutation($u: String!) { setUserQuota(username: $u, quota: { hosts: 0, vcpu: 0, memoryGb: 0, diskGb: 0 }) { ${USER} } }`, vars: username },
   { op: 'Mutation', field: 'setUserRole', access: 'admin', doc: `mutation($u: String!) { setUserRole(username: $u, role: admin) { ${USER} } }`, vars: username },
   { op: 'Mutation', field: 'signup', access: 'public', doc: 'mutation($u: String!) { signup(input: { username: $u, password: "signup-password-1" }) { username status } }', vars: (t) => ({ u: t.newUser }) },
+  { op: 'Mutation', field: 'undrainPoolHost', access: 'admin', doc: `mutation($id: Int!) { undrainPoolHost(id: $id) { ${POOL_HOST} } }`, vars: poolHostId },
   { op: 'Mutation', field: 'updateAdminSettings', access: 'admin', doc: `mutation($p: String!) { updateAdminSettings(adminPassword: $p, input: { systemNotice: "${NOTICE}", maintenanceMode: false }) { ${SETTINGS} } }`, vars: (t) => ({ p: t.password }) },
   {
     op: 'Query', field: 'workloadPool', access: 'own', doc: '{ workloadPool { infra total available provisioning assigned } }',
@@ -200,9 +219,19 @@ const REST: RestEntry[] = [
   { method: 'POST', route: '/api/admin/settings', access: 'admin', body: (t) => ({ admin_password: t.password, system_notice: NOTICE }) },
   { method: 'GET', route: '/api/admin/stats', access: 'admin' },
   { method: 'GET', route: '/api/admin/audit', access: 'admin', query: (t) => `?actor=${t.user}&limit=200` },
+  { method: 'GET', route: '/api/admin/pool', access: 'admin', query: (t) => `?limit=500&search=${t.newHost}` },
+  { method: 'POST', route: '/api/admin/pool', access: 'admin', body: (t) => ({ hosts: [{ vm_name: 'matrix-host', ip_address: t.newHost, infra: 'aws' }] }) },
+  { method: 'POST', route: '/api/admin/pool/check', access: 'admin', body: (t) => ({ ids: [t.poolHost] }) },
+  { method: 'DELETE', route: '/api/admin/pool/:id', access: 'admin' },
+  { method: 'POST', route: '/api/admin/pool/:id/drain', access: 'admin' },
+  { method: 'POST', route: '/api/admin/pool/:id/undrain', access: 'admin' },
+  { method: 'POST', route: '/api/admin/pool/:id/reset-host-key', access: 'admin' },
 ];
 /** The issue's admin-only operations: the table must classify exactly these as admin. */
-const ADMIN_OPERATIONS = ['users', 'pendingUsers', 'approveUser', 'rejectUser', 'disableUser', 'setUserRole', 'resetUserPassword', 'setUserQuota', 'createUser', 'adminSettings', 'updateAdminSettings', 'adminStats', 'auditLog'];
+const ADMIN_OPERATIONS = [
+  'users', 'pendingUsers', 'approveUser', 'rejectUser', 'disableUser', 'setUserRole', 'resetUserPassword', 'setUserQuota', 'createUser', 'adminSettings', 'updateAdminSettings', 'adminStats', 'auditLog',
+  'poolHosts', 'addPoolHosts', 'removePoolHost', 'drainPoolHost', 'undrainPoolHost', 'resetPoolHostKey', 'checkPoolHosts',
+];
 /** Routes outside the table: GraphQL itself (covered operation by operation) and the CORS preflight (headers only). */
 const TRANSPORT = ['GET /graphql', 'OPTIONS /graphql', 'POST /graphql', 'OPTIONS *'];
 
@@ -228,7 +257,7 @@ function outcomeOf(caller: Caller | 'admin', access: Access): Outcome {
 const gqlName = (e: GqlEntry) => `${e.op}.${e.field}`;
 const restName = (e: RestEntry) => `${e.method} ${e.route}`;
 const urlOf = (e: RestEntry, t: Targets) =>
-  e.route.replace(':id', String(t.project)).replace(':username', encodeURIComponent(e.pending ? t.pending : t.user)) + (e.query?.(t) ?? '');
+  e.route.replace(':id', String(e.route.startsWith('/api/admin/pool/') ? t.poolHost : t.project)).replace(':username', encodeURIComponent(e.pending ? t.pending : t.user)) + (e.query?.(t) ?? '');
 
 function operationsOf(schema: GraphQLSchema): string[] {
   const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
@@ -313,6 +342,8 @@ for (const backend of await backendsFor('access matrix')) {
     let server: TestServer;
     let tokens: { alice: string; bob: string };
     let aliceIds: number[];
+    /** A pool host one of Alice's projects holds. */
+    let alicesHost: number;
     let self: Self;
     let snapshot: Awaited<ReturnType<typeof capture>>;
     let needles: { value: string; re: RegExp }[];
@@ -334,6 +365,11 @@ for (const backend of await backendsFor('access matrix')) {
         projects.push(await gqlAs(tokens.alice, `query($id: Int!) { project(id: $id) { ${PROJECT} } projectEvents(projectId: $id, limit: 200) { lastSeq hasMore events { ${EVENT} } } }`, { id }));
       }
       const portal = await gqlAs(admin, `{ users { ${USER} } adminSettings { ${SETTINGS} } history(first: 100) { nodes { id owner status serviceName assignedIp } } resources { ${ROW} } }`);
+      // every pool host's state, a page per infrastructure (within the complexity limit)
+      const poolHosts = [];
+      for (const infra of ['aws', 'vsphere']) {
+        poolHosts.push(await gqlAs(admin, `query($infra: InfraType) { poolHosts(first: 300, infra: $infra) { totalCount nodes { id status projectId drainRequested hostKeySet checkOk } } }`, { infra }));
+      }
       return {
         history: await get('/api/history', tokens.alice),
         myResources: await get('/api/monitoring/my-resources', tokens.alice),
@@ -342,7 +378,7 @@ for (const backend of await backendsFor('access matrix')) {
         heldHosts: portal.resources.filter((r: any) => r.kind === 'host' && r.owner === 'alice'),
         account: portal.users.find((u: any) => u.username === 'alice'),
         canSignIn: await server.login('alice', ALICE_PASSWORD).then(() => true, () => false),
-        portal: { ...portal, users: portal.users.filter((u: any) => ['admin', 'alice', 'bob', 'carol'].includes(u.username)) },
+        portal: { ...portal, poolHosts, users: portal.users.filter((u: any) => ['admin', 'alice', 'bob', 'carol'].includes(u.username)) },
       };
     }
 
@@ -371,6 +407,8 @@ for (const backend of await backendsFor('access matrix')) {
       newUser: `${caller}-signup-${++counter}`,
       password: BOB_PASSWORD,
       login: { username: 'bob', password: BOB_PASSWORD },
+      poolHost: alicesHost,
+      newHost: `10.250.${Math.floor(counter / 250)}.${(counter % 250) + 1}`,
     });
     const tokenOf = async (caller: Caller, fresh?: boolean) =>
       caller === 'anonymous' ? undefined : fresh ? server.login('bob', BOB_PASSWORD) : tokens.bob;
@@ -387,6 +425,7 @@ for (const backend of await backendsFor('access matrix')) {
       self = { username: 'bob', projects: [bobs.body.project_id] };
       expect((await waitForFinalStatus(server, self.projects[0], tokens.bob)).status).toBe('COMPLETED');
       for (const id of aliceIds) expect((await waitForFinalStatus(server, id, tokens.alice)).status).toBe('COMPLETED');
+      alicesHost = (await gqlAs(server.adminToken, '{ poolHosts(first: 500, status: assigned) { nodes { id owner } } }')).poolHosts.nodes.find((h: any) => h.owner === 'alice').id;
 
       snapshot = await capture();
       const values = [
@@ -486,7 +525,9 @@ for (const backend of await backendsFor('access matrix')) {
       const adminTargets = async (): Promise<Targets> => {
         const pending = `pending-${++counter}`;
         expect((await server.request('POST', '/api/signup', { body: { username: pending, password: 'signup-password-1' } })).status).toBe(200);
-        return { ...targetsFor('bob'), user: 'carol', pending, newUser: `created-${counter}`, password: ADMIN.password };
+        // a free host each time: the admin's remove deletes it and drain takes it out of service
+        const free = (await gqlAs(server.adminToken, '{ poolHosts(first: 1, status: available, infra: aws) { nodes { id } } }')).poolHosts.nodes[0].id;
+        return { ...targetsFor('bob'), user: 'carol', pending, newUser: `created-${counter}`, password: ADMIN.password, poolHost: free };
       };
       const reached: string[] = [];
       for (const e of GRAPHQL.filter((x) => x.access === 'admin')) {

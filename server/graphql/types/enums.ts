@@ -46,3 +46,11 @@ export enum ResourceKindEnum {
   ssh = 'ssh',
 }
 registerEnumType(ResourceKindEnum, { name: 'ResourceKind', description: 'A pool host, or a row derived from project resources' });
+
+export enum PoolHostStatusEnum {
+  available = 'available',
+  provisioning = 'provisioning',
+  assigned = 'assigned',
+  drained = 'drained',
+}
+registerEnumType(PoolHostStatusEnum, { name: 'PoolHostStatus', description: 'Where a workload pool host is: free, taken by a run, in service, or taken out of service by an admin' });
