@@ -31,6 +31,7 @@ import { registerDesignRoutes } from './rest/design-routes.js';
 import { registerPoolRoutes } from './rest/pool-routes.js';
 import { registerRestRoutes } from './rest/routes.js';
 import { Dispatcher } from './runners/dispatcher.js';
+import { AnsibleRunner } from './runners/ansible/ansible-runner.js';
 import { MockRunner } from './runners/mock-runner.js';
 import type { Runner } from './runners/runner.js';
 import { DatabaseUnavailableError, databaseUnavailableError, DomainError } from './services/errors.js';
@@ -49,8 +50,8 @@ import { PoolAdminService } from './services/pool-admin.js';
 import { QuotaService } from './services/quotas.js';
 import { SecretBox } from './services/secret-box.js';
 import { SessionService } from './services/sessions.js';
-import { SshAccess } from './services/ssh-access.js';
-import { ensureSettingsRow } from './services/settings.js';
+import { parseKnownHosts, SshAccess } from './services/ssh-access.js';
+import { ensureSettingsRow, vcenterAccess } from './services/settings.js';
 import { TokenService } from './services/tokens.js';
 import { UserAdminService } from './services/user-admin.js';
 import { ensureAdmin, UserService } from './services/users.js';
@@ -77,7 +78,10 @@ export interface AppOptions {
   logger?: boolean | object;
 }
 
-function createRunner(config: Config): Runner {
+function createRunner(config: Config, ssh: SshAccess, vcenter: () => ReturnType<typeof vcenterAccess>): Runner {
+  if (config.runner === 'ansible') {
+    return new AnsibleRunner({ config: config.ansible, catalog: config.catalog, access: ssh, vcenter, parseKnownHosts });
+  }
   return new MockRunner({
     steps: config.catalog.mockSteps,
     stepDelayMs: config.mockStepDelayMs,
@@ -185,7 +189,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       pool,
       feed,
       bus,
-      runner: options.runner ?? createRunner(config),
+      runner: options.runner ?? createRunner(config, ssh, () => vcenterAccess(orm.em.fork(), secrets)),
       catalog: config.catalog,
       concurrency: config.runnerConcurrency,
       timing: config.runnerTiming,

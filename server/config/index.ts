@@ -59,6 +59,8 @@ export interface Config {
 export interface AnsibleConfig {
   /** The ansible-playbook program (a path, or a name looked up in PATH). */
   playbookCommand: string;
+  /** PATH as runs see it (the server's own; nothing else of its environment reaches a run). */
+  searchPath: string;
   /** Holds provision.yml and teardown.yml (ANSIBLE_PLAYBOOK_DIR). */
   playbookDir: string;
   /** Where each run gets its private directory (ANSIBLE_RUN_DIR). */
@@ -171,10 +173,12 @@ function readPoolFile(path: string, problems: string[]): WorkloadHostSeed[] | un
   return hosts;
 }
 
-function readAnsibleConfig(r: Reader, dataDir: string): AnsibleConfig {
+function readAnsibleConfig(r: Reader, dataDir: string, path: string | undefined): AnsibleConfig {
   const keyFile = r.str('SSH_PRIVATE_KEY_FILE');
   return {
     playbookCommand: r.str('ANSIBLE_PLAYBOOK', 'ansible-playbook')!,
+    // The system's PATH (not an H-CMP setting): where ansible-playbook and ssh are found.
+    searchPath: path ?? '/usr/local/bin:/usr/bin:/bin',
     playbookDir: resolve(r.str('ANSIBLE_PLAYBOOK_DIR', './playbooks')!),
     runDir: resolve(r.str('ANSIBLE_RUN_DIR') ?? join(dataDir, 'runs')),
     runTimeoutMs: r.int('ANSIBLE_RUN_TIMEOUT_MINUTES', 60, 1, 24 * 60) * 60_000,
@@ -294,7 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
       outageGraceMs: r.int('DB_OUTAGE_GRACE_SECONDS', 300, 0, 86400) * 1000,
     },
-    ansible: readAnsibleConfig(r, dirname(sqlitePath)),
+    ansible: readAnsibleConfig(r, dirname(sqlitePath), env.PATH),
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24, 24 * 365),
     mockStepDelayMs: r.int('MOCK_STEP_DELAY_MS', 800, 0, 600000),
     ipPools,

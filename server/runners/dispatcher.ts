@@ -576,6 +576,22 @@ export class Dispatcher implements ProvisionQueue {
         );
         completed.add(stepId);
       },
+      record: async ({ logs = [], steps = [] }) => {
+        ensureLive();
+        if (!logs.length && !steps.length) return;
+        await this.jobWrite(
+          job.projectId,
+          (tx, p) => {
+            const done = new Set(p.completedSteps ?? []);
+            const fresh = steps.filter((s) => !done.has(s));
+            if (fresh.length) p.completedSteps = [...(p.completedSteps ?? []), ...fresh];
+            if (logs.length) tx.append(p, ...logs.map((message): EventDraft => ({ kind: 'log', message })));
+            else tx.touch(p);
+          },
+          job.plan === 'run',
+        );
+        for (const s of steps) completed.add(s);
+      },
     };
   }
 

@@ -29,6 +29,12 @@ export interface RunnerContext {
   log(message: string): Promise<void>;
   /** Records a step as done, with its log line (if any) and, optionally, what it produced. */
   completeStep(stepId: string, log: string | null, resources?: ProjectResources): Promise<void>;
+  /**
+   * Records several log lines and step checkpoints in one write (a runner with a lot of output
+   * batches what arrived while the last write was under way). Steps already recorded are not
+   * recorded again; the lines always are.
+   */
+  record(entries: { logs?: string[]; steps?: string[] }): Promise<void>;
 }
 
 export interface Runner {

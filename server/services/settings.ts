@@ -80,6 +80,21 @@ export async function loadSettings(em: EntityManager): Promise<Setting> {
   return em.findOneOrFail(Setting, 1, { refresh: true });
 }
 
+/**
+ * vCenter's address and account for a runner's power-on play, when an address is set; the
+ * password opened from its envelope (for a 0600 file of the run, never a log or an answer).
+ */
+export async function vcenterAccess(em: EntityManager, box: SecretBox): Promise<{ hostname: string; username: string; password: string; esxi: string } | null> {
+  const s = await loadSettings(em);
+  if (!s.vcenterIp) return null;
+  return {
+    hostname: s.vcenterIp,
+    username: s.vcenterUser ?? '',
+    password: s.vcenterPassword ? box.open(s.vcenterPassword, settingSecretOwner('vcenterPassword')) : '',
+    esxi: s.esxiIp ?? '',
+  };
+}
+
 /** Refuses new orders (and retries) while maintenance mode is on. */
 export function assertAcceptingOrders(settings: { maintenanceMode: boolean; systemNotice: string }): void {
   if (settings.maintenanceMode) {

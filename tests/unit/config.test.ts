@@ -31,6 +31,24 @@ describe('configuration', () => {
     expect(c.graphql).toEqual({ maxDepth: 10, maxAliases: 15, maxComplexity: 5000, maxTokens: 2000, compileAfter: 2 });
   });
 
+  it('RUNNER=ansible refuses to start without ansible-playbook, either playbook or a readable key file, naming each in one message', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'hcmp-playbooks-'));
+    const problems = problemsOf({ RUNNER: 'ansible', PATH: empty, ANSIBLE_PLAYBOOK_DIR: empty, SSH_PRIVATE_KEY_FILE: join(empty, 'no-such-key'), SSH_USER: 'bad user' });
+    expect(problems.join('\n')).toContain('needs ansible-playbook, which is not installed or not in PATH');
+    expect(problems.join('\n')).toContain(`needs provision.yml and teardown.yml in ANSIBLE_PLAYBOOK_DIR (${empty})`);
+    expect(problems.join('\n')).toContain('SSH_PRIVATE_KEY_FILE cannot be read');
+    expect(problems.join('\n')).toContain('SSH_USER must be an account name');
+
+    const bin = mkdtempSync(join(tmpdir(), 'hcmp-bin-'));
+    writeFileSync(join(bin, 'ansible-playbook'), '#!/bin/sh\n', { mode: 0o755 });
+    for (const f of ['provision.yml', 'teardown.yml']) writeFileSync(join(empty, f), '---\n');
+    const config = loadConfig({ RUNNER: 'ansible', PATH: bin, ANSIBLE_PLAYBOOK_DIR: empty, ANSIBLE_MAX_PARALLEL: '2', ANSIBLE_RUN_TIMEOUT_MINUTES: '5' });
+    expect(config.runner).toBe('ansible');
+    expect(config.ansible).toMatchObject({ playbookDir: empty, maxParallel: 2, runTimeoutMs: 300_000, searchPath: bin });
+    // The mock runner needs none of it.
+    expect(problemsOf({ RUNNER: 'mock', PATH: empty, ANSIBLE_PLAYBOOK_DIR: empty })).toEqual([]);
+  });
+
   it('reads GRAPHQL_COMPILE_AFTER: 0 turns compiling off; negative or fractional counts are refused', () => {
     expect(loadConfig({ GRAPHQL_COMPILE_AFTER: '0' }).graphql.compileAfter).toBe(0);
     expect(loadConfig({ GRAPHQL_COMPILE_AFTER: '1' }).graphql.compileAfter).toBe(1);
