@@ -23,6 +23,8 @@ const SETTINGS = {
   awsAccessKeySet: true,
   awsSecretKeySet: false,
   awsRegion: 'ap-northeast-2',
+  sshUser: 'deploy',
+  sshPrivateKeySet: false,
   maintenanceMode: false,
   systemNotice: '',
   maxVcpu: 64,
@@ -113,7 +115,7 @@ describe('AdminSettingsModal', () => {
     let sent = callsOf('UpdateAdminSettings')[0];
     expect(sent.adminPassword).toBe('admin-test-password');
     expect(sent.input.systemNotice).toBe('hello');
-    for (const secret of ['vcenterPassword', 'awsAccessKey', 'awsSecretKey']) expect(sent.input).not.toHaveProperty(secret);
+    for (const secret of ['vcenterPassword', 'awsAccessKey', 'awsSecretKey', 'sshPrivateKey']) expect(sent.input).not.toHaveProperty(secret);
     expect(w.find('[data-testid="settings-saved"]').exists()).toBe(true);
 
     await w.get('[data-testid="settings-aws-access-key-clear"]').trigger('click');
@@ -123,6 +125,37 @@ describe('AdminSettingsModal', () => {
     sent = callsOf('UpdateAdminSettings')[1];
     expect(sent.input.awsAccessKey).toBe('');
     expect(sent.input).not.toHaveProperty('vcenterPassword');
+  });
+
+  it('shows the SSH user, never the private key (a write-only text area), and sends a pasted key, a new user, or "" to clear it', async () => {
+    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+    const w = mountWith(AdminSettingsModal);
+    await flushPromises();
+    expect((w.get('[data-testid="settings-ssh-user"]').element as HTMLInputElement).value).toBe('deploy');
+    const field = w.get('[data-testid="settings-ssh-private-key"]');
+    expect(field.element.tagName).toBe('TEXTAREA');
+    expect((field.element as HTMLTextAreaElement).value).toBe('');
+    expect(w.get('[data-testid="settings-ssh-private-key-badge"]').text()).toBe(ko.adminUsers.settings.secretNotSet);
+
+    await w.get('[data-testid="settings-ssh-user"]').setValue(' root ');
+    await field.setValue(key);
+    await w.get('[data-testid="settings-admin-password"]').setValue('admin-test-password');
+    await w.get('form').trigger('submit');
+    await flushPromises();
+    expect(callsOf('UpdateAdminSettings')[0].input).toMatchObject({ sshUser: 'root', sshPrivateKey: key });
+
+    // once set, the key can be cleared ("" is sent) and is never shown again
+    overrides.AdminSettings = json({ data: { adminSettings: { ...SETTINGS, sshPrivateKeySet: true } } });
+    w.unmount();
+    const again = mountWith(AdminSettingsModal);
+    await flushPromises();
+    expect(again.get('[data-testid="settings-ssh-private-key-badge"]').text()).toBe(ko.adminUsers.settings.secretSet);
+    expect((again.get('[data-testid="settings-ssh-private-key"]').element as HTMLTextAreaElement).value).toBe('');
+    await again.get('[data-testid="settings-ssh-private-key-clear"]').trigger('click');
+    await again.get('[data-testid="settings-admin-password"]').setValue('admin-test-password');
+    await again.get('form').trigger('submit');
+    await flushPromises();
+    expect(callsOf('UpdateAdminSettings')[1].input.sshPrivateKey).toBe('');
   });
 
   it('asks for the admin password before sending anything', async () => {

@@ -86,6 +86,8 @@ describe('compiled GraphQL execution answers exactly as graphql-js', () => {
     ['MonitoringResources', undefined, 'user'],
     ['MonitoringRuns', { first: 5 }, 'user'],
     ['WorkloadPool', undefined, 'admin'],
+    ['PoolHosts', { first: 10 }, 'admin'],
+    ['PoolHosts', { first: 5, infra: 'vsphere', status: 'available', search: 'WKLD-1' }, 'admin'],
     ['AdminUsers', { status: 'approved' }, 'admin'],
     ['AdminPendingUsers', undefined, 'admin'],
     ['AdminSettings', undefined, 'admin'],

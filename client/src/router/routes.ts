@@ -31,5 +31,6 @@ export const routes: RouteRecordRaw[] = [
   { path: '/history', name: 'history', component: () => import('../views/HistoryView.vue'), props: (r) => ({ pageSize: pageSizeOf(r.query.first) }), meta: { step: 3, requiresAuth: true, titleKey: 'pages.history' } },
   { path: '/monitoring', name: 'monitoring', component: () => import('../views/MonitoringView.vue'), meta: { step: 3, requiresAuth: true, titleKey: 'pages.monitoring' } },
   { path: '/admin_users', name: 'admin-users', component: () => import('../views/AdminUsersView.vue'), meta: { step: 3, requiresAuth: true, requiresAdmin: true, titleKey: 'pages.adminUsers' } },
+  { path: '/admin_pool', name: 'admin-pool', component: () => import('../views/AdminPoolView.vue'), meta: { step: 3, requiresAuth: true, requiresAdmin: true, titleKey: 'pages.adminPool' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('../views/NotFoundView.vue'), meta: { titleKey: 'pages.notFound' } },
 ];

@@ -6,7 +6,7 @@ import type { AdminSettingsInput, AdminSettingsQuery } from '../graphql/generate
 
 export type AdminSettings = AdminSettingsQuery['adminSettings'];
 
-export const SECRET_FIELDS = ['vcenterPassword', 'awsAccessKey', 'awsSecretKey'] as const;
+export const SECRET_FIELDS = ['vcenterPassword', 'awsAccessKey', 'awsSecretKey', 'sshPrivateKey'] as const;
 export type SecretField = (typeof SECRET_FIELDS)[number];
 
 export interface SecretState {
@@ -19,6 +19,8 @@ export interface SettingsForm {
   esxiIp: string;
   vcenterUser: string;
   awsRegion: string;
+  /** The account runners and reachability checks log in to pool hosts as. */
+  sshUser: string;
   maintenanceMode: boolean;
   systemNotice: string;
   maxVcpu: number;
@@ -27,19 +29,21 @@ export interface SettingsForm {
 }
 
 /** The `*Set` flag that says whether a secret is stored. */
-export const SECRET_SET_FLAG: Record<SecretField, 'vcenterPasswordSet' | 'awsAccessKeySet' | 'awsSecretKeySet'> = {
+export const SECRET_SET_FLAG: Record<SecretField, 'vcenterPasswordSet' | 'awsAccessKeySet' | 'awsSecretKeySet' | 'sshPrivateKeySet'> = {
   vcenterPassword: 'vcenterPasswordSet',
   awsAccessKey: 'awsAccessKeySet',
   awsSecretKey: 'awsSecretKeySet',
+  sshPrivateKey: 'sshPrivateKeySet',
 };
 
 /** A form from the stored settings; secrets always start empty (never prefilled). */
-export function formFromSettings(s: Pick<AdminSettings, 'vcenterIp' | 'esxiIp' | 'vcenterUser' | 'awsRegion' | 'maintenanceMode' | 'systemNotice' | 'maxVcpu' | 'maxMemory'>): SettingsForm {
+export function formFromSettings(s: Pick<AdminSettings, 'vcenterIp' | 'esxiIp' | 'vcenterUser' | 'awsRegion' | 'sshUser' | 'maintenanceMode' | 'systemNotice' | 'maxVcpu' | 'maxMemory'>): SettingsForm {
   return {
     vcenterIp: s.vcenterIp,
     esxiIp: s.esxiIp,
     vcenterUser: s.vcenterUser,
     awsRegion: s.awsRegion,
+    sshUser: s.sshUser,
     maintenanceMode: s.maintenanceMode,
     systemNotice: s.systemNotice,
     maxVcpu: s.maxVcpu,
@@ -48,6 +52,7 @@ export function formFromSettings(s: Pick<AdminSettings, 'vcenterIp' | 'esxiIp' |
       vcenterPassword: { value: '', clear: false },
       awsAccessKey: { value: '', clear: false },
       awsSecretKey: { value: '', clear: false },
+      sshPrivateKey: { value: '', clear: false },
     },
   };
 }
@@ -64,6 +69,7 @@ export function settingsInput(form: SettingsForm): AdminSettingsInput {
     esxiIp: form.esxiIp.trim(),
     vcenterUser: form.vcenterUser.trim(),
     awsRegion: form.awsRegion,
+    sshUser: form.sshUser.trim(),
     maintenanceMode: form.maintenanceMode,
     systemNotice: form.systemNotice,
     maxVcpu: Number(form.maxVcpu),

@@ -15,6 +15,10 @@ export type AdminSettingsInput = {
   maintenanceMode?: boolean | null | undefined;
   maxMemory?: number | null | undefined;
   maxVcpu?: number | null | undefined;
+  /** Write-only: an unencrypted private key (OpenSSH or PEM) runners log in to pool hosts with */
+  sshPrivateKey?: string | null | undefined;
+  /** The account runners log in to pool hosts as */
+  sshUser?: string | null | undefined;
   systemNotice?: string | null | undefined;
   vcenterIp?: string | null | undefined;
   /** Write-only */
@@ -40,6 +44,22 @@ export type EventKind =
 export type InfraType =
   | 'aws'
   | 'vsphere';
+
+/** A host to add to the workload pool */
+export type PoolHostInput = {
+  infra: InfraType;
+  /** IPv4 address, not in the pool yet */
+  ipAddress: string;
+  /** 1-64 letters, digits, ".", "_" or "-" */
+  vmName: string;
+};
+
+/** Where a workload pool host is: free, taken by a run, in service, or taken out of service by an admin */
+export type PoolHostStatus =
+  | 'assigned'
+  | 'available'
+  | 'drained'
+  | 'provisioning';
 
 /** Lifecycle of a provisioning project */
 export type ProjectStatus =
@@ -93,6 +113,13 @@ export type UserStatus =
   | 'pending'
   | 'rejected';
 
+export type AddPoolHostsMutationVariables = Exact<{
+  hosts: Array<PoolHostInput> | PoolHostInput;
+}>;
+
+
+export type AddPoolHostsMutation = { addPoolHosts: Array<{ id: number, vmName: string, ipAddress: string, infra: InfraType, status: PoolHostStatus, projectId: number | null, owner: string | null, drainRequested: boolean, hostKeySet: boolean, hostKeyFingerprints: Array<string>, checkedAt: string | null, checkOk: boolean | null, checkMessage: string | null, updatedAt: string }> };
+
 export type AdminPendingUsersQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -101,7 +128,7 @@ export type AdminPendingUsersQuery = { pendingUsers: Array<{ id: number, usernam
 export type AdminSettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type AdminSettingsQuery = { adminSettings: { vcenterIp: string, esxiIp: string, vcenterUser: string, vcenterPasswordSet: boolean, awsAccessKeySet: boolean, awsSecretKeySet: boolean, awsRegion: string, maintenanceMode: boolean, systemNotice: string, maxVcpu: number, maxMemory: number, updatedAt: string } };
+export type AdminSettingsQuery = { adminSettings: { vcenterIp: string, esxiIp: string, vcenterUser: string, vcenterPasswordSet: boolean, awsAccessKeySet: boolean, awsSecretKeySet: boolean, awsRegion: string, sshUser: string, sshPrivateKeySet: boolean, maintenanceMode: boolean, systemNotice: string, maxVcpu: number, maxMemory: number, updatedAt: string } };
 
 export type AdminStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -145,6 +172,13 @@ export type CatalogQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type CatalogQuery = { catalog: { instanceTiers: Record<string, unknown>, dbEngines: Record<string, unknown>, regions: Record<string, unknown>, environments: Record<string, unknown>, packages: Array<string>, traffic: Record<string, unknown> } };
 
+export type CheckPoolHostsMutationVariables = Exact<{
+  ids: Array<number> | number;
+}>;
+
+
+export type CheckPoolHostsMutation = { checkPoolHosts: Array<{ id: number, vmName: string, ipAddress: string, infra: InfraType, status: PoolHostStatus, projectId: number | null, owner: string | null, drainRequested: boolean, hostKeySet: boolean, hostKeyFingerprints: Array<string>, checkedAt: string | null, checkOk: boolean | null, checkMessage: string | null, updatedAt: string }> };
+
 export type CreateUserMutationVariables = Exact<{
   input: CreateUserInput;
 }>;
@@ -173,6 +207,13 @@ export type DisableUserMutationVariables = Exact<{
 
 
 export type DisableUserMutation = { disableUser: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
+
+export type DrainPoolHostMutationVariables = Exact<{
+  id: number;
+}>;
+
+
+export type DrainPoolHostMutation = { drainPoolHost: { id: number, vmName: string, ipAddress: string, infra: InfraType, status: PoolHostStatus, projectId: number | null, owner: string | null, drainRequested: boolean, hostKeySet: boolean, hostKeyFingerprints: Array<string>, checkedAt: string | null, checkOk: boolean | null, checkMessage: string | null, updatedAt: string } };
 
 export type HistoryPageQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -226,6 +267,17 @@ export type MonitoringStatusQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type MonitoringStatusQuery = { monitoringStatus: { metricsConfigured: boolean, metricsReachable: boolean | null, lastError: string | null } };
 
+export type PoolHostsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  infra?: InfraType | null | undefined;
+  status?: PoolHostStatus | null | undefined;
+  search?: string | null | undefined;
+}>;
+
+
+export type PoolHostsQuery = { poolHosts: { totalCount: number, nodes: Array<{ id: number, vmName: string, ipAddress: string, infra: InfraType, status: PoolHostStatus, projectId: number | null, owner: string | null, drainRequested: boolean, hostKeySet: boolean, hostKeyFingerprints: Array<string>, checkedAt: string | null, checkOk: boolean | null, checkMessage: string | null, updatedAt: string }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type ProjectChangesSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -258,6 +310,20 @@ export type RejectUserMutationVariables = Exact<{
 
 
 export type RejectUserMutation = { rejectUser: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus, createdAt: string, quota: { hosts: number, vcpu: number, memoryGb: number, diskGb: number } | null } };
+
+export type RemovePoolHostMutationVariables = Exact<{
+  id: number;
+}>;
+
+
+export type RemovePoolHostMutation = { removePoolHost: { id: number, vmName: string, ipAddress: string, infra: InfraType, status: PoolHostStatus, projectId: number | null, owner: string | null, drainRequested: boolean, hostKeySet: boolean, hostKeyFingerprints: Array<string>, checkedAt: string | null, checkOk: boolean | null, checkMessage: string | null, updatedAt: string } };
+
+export type ResetPoolHostKeyMutationVariables = Exact<{
+  id: number;
+}>;
+
+
+export type ResetPoolHostKeyMutation = { resetPoolHostKey: { id: number, vmName: string, ipAddress: string, infra: InfraType, status: PoolHostStatus, projectId: number | null, owner: string | null, drainRequested: boolean, hostKeySet: boolean, hostKeyFingerprints: Array<string>, checkedAt: string | null, checkOk: boolean | null, checkMessage: string | null, updatedAt: string } };
 
 export type ResetUserPasswordMutationVariables = Exact<{
   username: string;
@@ -302,18 +368,25 @@ export type TemplatesQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type TemplatesQuery = { templates: Array<{ name: string, label: string, hostCount: number, roles: Array<string> }> };
 
+export type UndrainPoolHostMutationVariables = Exact<{
+  id: number;
+}>;
+
+
+export type UndrainPoolHostMutation = { undrainPoolHost: { id: number, vmName: string, ipAddress: string, infra: InfraType, status: PoolHostStatus, projectId: number | null, owner: string | null, drainRequested: boolean, hostKeySet: boolean, hostKeyFingerprints: Array<string>, checkedAt: string | null, checkOk: boolean | null, checkMessage: string | null, updatedAt: string } };
+
 export type UpdateAdminSettingsMutationVariables = Exact<{
   input: AdminSettingsInput;
   adminPassword: string;
 }>;
 
 
-export type UpdateAdminSettingsMutation = { updateAdminSettings: { vcenterIp: string, esxiIp: string, vcenterUser: string, vcenterPasswordSet: boolean, awsAccessKeySet: boolean, awsSecretKeySet: boolean, awsRegion: string, maintenanceMode: boolean, systemNotice: string, maxVcpu: number, maxMemory: number, updatedAt: string } };
+export type UpdateAdminSettingsMutation = { updateAdminSettings: { vcenterIp: string, esxiIp: string, vcenterUser: string, vcenterPasswordSet: boolean, awsAccessKeySet: boolean, awsSecretKeySet: boolean, awsRegion: string, sshUser: string, sshPrivateKeySet: boolean, maintenanceMode: boolean, systemNotice: string, maxVcpu: number, maxMemory: number, updatedAt: string } };
 
 export type WorkloadPoolQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type WorkloadPoolQuery = { workloadPool: Array<{ infra: InfraType, total: number, available: number, provisioning: number, assigned: number }> };
+export type WorkloadPoolQuery = { workloadPool: Array<{ infra: InfraType, total: number, available: number, provisioning: number, assigned: number, drained: number }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -334,6 +407,26 @@ export class TypedDocumentString<TResult, TVariables>
   }
 }
 
+export const AddPoolHostsDocument = new TypedDocumentString(`
+    mutation AddPoolHosts($hosts: [PoolHostInput!]!) {
+  addPoolHosts(hosts: $hosts) {
+    id
+    vmName
+    ipAddress
+    infra
+    status
+    projectId
+    owner
+    drainRequested
+    hostKeySet
+    hostKeyFingerprints
+    checkedAt
+    checkOk
+    checkMessage
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<AddPoolHostsMutation, AddPoolHostsMutationVariables>;
 export const AdminPendingUsersDocument = new TypedDocumentString(`
     query AdminPendingUsers {
   pendingUsers {
@@ -362,6 +455,8 @@ export const AdminSettingsDocument = new TypedDocumentString(`
     awsAccessKeySet
     awsSecretKeySet
     awsRegion
+    sshUser
+    sshPrivateKeySet
     maintenanceMode
     systemNotice
     maxVcpu
@@ -465,6 +560,26 @@ export const CatalogDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<CatalogQuery, CatalogQueryVariables>;
+export const CheckPoolHostsDocument = new TypedDocumentString(`
+    mutation CheckPoolHosts($ids: [Int!]!) {
+  checkPoolHosts(ids: $ids) {
+    id
+    vmName
+    ipAddress
+    infra
+    status
+    projectId
+    owner
+    drainRequested
+    hostKeySet
+    hostKeyFingerprints
+    checkedAt
+    checkOk
+    checkMessage
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<CheckPoolHostsMutation, CheckPoolHostsMutationVariables>;
 export const CreateUserDocument = new TypedDocumentString(`
     mutation CreateUser($input: CreateUserInput!) {
   createUser(input: $input) {
@@ -568,6 +683,26 @@ export const DisableUserDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DisableUserMutation, DisableUserMutationVariables>;
+export const DrainPoolHostDocument = new TypedDocumentString(`
+    mutation DrainPoolHost($id: Int!) {
+  drainPoolHost(id: $id) {
+    id
+    vmName
+    ipAddress
+    infra
+    status
+    projectId
+    owner
+    drainRequested
+    hostKeySet
+    hostKeyFingerprints
+    checkedAt
+    checkOk
+    checkMessage
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<DrainPoolHostMutation, DrainPoolHostMutationVariables>;
 export const HistoryPageDocument = new TypedDocumentString(`
     query HistoryPage($first: Int, $after: String, $status: ProjectStatus, $infra: InfraType) {
   history(first: $first, after: $after, status: $status, infra: $infra) {
@@ -697,6 +832,39 @@ export const MonitoringStatusDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MonitoringStatusQuery, MonitoringStatusQueryVariables>;
+export const PoolHostsDocument = new TypedDocumentString(`
+    query PoolHosts($first: Int, $after: String, $infra: InfraType, $status: PoolHostStatus, $search: String) {
+  poolHosts(
+    first: $first
+    after: $after
+    infra: $infra
+    status: $status
+    search: $search
+  ) {
+    totalCount
+    nodes {
+      id
+      vmName
+      ipAddress
+      infra
+      status
+      projectId
+      owner
+      drainRequested
+      hostKeySet
+      hostKeyFingerprints
+      checkedAt
+      checkOk
+      checkMessage
+      updatedAt
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PoolHostsQuery, PoolHostsQueryVariables>;
 export const ProjectChangesDocument = new TypedDocumentString(`
     subscription ProjectChanges {
   projectChanges {
@@ -767,6 +935,46 @@ export const RejectUserDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<RejectUserMutation, RejectUserMutationVariables>;
+export const RemovePoolHostDocument = new TypedDocumentString(`
+    mutation RemovePoolHost($id: Int!) {
+  removePoolHost(id: $id) {
+    id
+    vmName
+    ipAddress
+    infra
+    status
+    projectId
+    owner
+    drainRequested
+    hostKeySet
+    hostKeyFingerprints
+    checkedAt
+    checkOk
+    checkMessage
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<RemovePoolHostMutation, RemovePoolHostMutationVariables>;
+export const ResetPoolHostKeyDocument = new TypedDocumentString(`
+    mutation ResetPoolHostKey($id: Int!) {
+  resetPoolHostKey(id: $id) {
+    id
+    vmName
+    ipAddress
+    infra
+    status
+    projectId
+    owner
+    drainRequested
+    hostKeySet
+    hostKeyFingerprints
+    checkedAt
+    checkOk
+    checkMessage
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<ResetPoolHostKeyMutation, ResetPoolHostKeyMutationVariables>;
 export const ResetUserPasswordDocument = new TypedDocumentString(`
     mutation ResetUserPassword($username: String!, $newPassword: String!) {
   resetUserPassword(username: $username, newPassword: $newPassword) {
@@ -842,6 +1050,26 @@ export const TemplatesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<TemplatesQuery, TemplatesQueryVariables>;
+export const UndrainPoolHostDocument = new TypedDocumentString(`
+    mutation UndrainPoolHost($id: Int!) {
+  undrainPoolHost(id: $id) {
+    id
+    vmName
+    ipAddress
+    infra
+    status
+    projectId
+    owner
+    drainRequested
+    hostKeySet
+    hostKeyFingerprints
+    checkedAt
+    checkOk
+    checkMessage
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<UndrainPoolHostMutation, UndrainPoolHostMutationVariables>;
 export const UpdateAdminSettingsDocument = new TypedDocumentString(`
     mutation UpdateAdminSettings($input: AdminSettingsInput!, $adminPassword: String!) {
   updateAdminSettings(input: $input, adminPassword: $adminPassword) {
@@ -852,6 +1080,8 @@ export const UpdateAdminSettingsDocument = new TypedDocumentString(`
     awsAccessKeySet
     awsSecretKeySet
     awsRegion
+    sshUser
+    sshPrivateKeySet
     maintenanceMode
     systemNotice
     maxVcpu
@@ -868,6 +1098,7 @@ export const WorkloadPoolDocument = new TypedDocumentString(`
     available
     provisioning
     assigned
+    drained
   }
 }
     `) as unknown as TypedDocumentString<WorkloadPoolQuery, WorkloadPoolQueryVariables>;
