@@ -114,6 +114,18 @@ class Reader {
     return value;
   }
 
+  /** A number that may have decimals (minutes, say). */
+  num(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value < min || value > max) {
+      this.problems.push(`${name} must be a number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const raw = this.str(name);
     if (raw === undefined) return fallback;
@@ -181,7 +193,7 @@ function readAnsibleConfig(r: Reader, dataDir: string, path: string | undefined)
     searchPath: path ?? '/usr/local/bin:/usr/bin:/bin',
     playbookDir: resolve(r.str('ANSIBLE_PLAYBOOK_DIR', './playbooks')!),
     runDir: resolve(r.str('ANSIBLE_RUN_DIR') ?? join(dataDir, 'runs')),
-    runTimeoutMs: r.int('ANSIBLE_RUN_TIMEOUT_MINUTES', 60, 1, 24 * 60) * 60_000,
+    runTimeoutMs: Math.round(r.num('ANSIBLE_RUN_TIMEOUT_MINUTES', 60, 0.05, 24 * 60) * 60_000),
     maxParallel: r.int('ANSIBLE_MAX_PARALLEL', 4, 1, 1000),
     stopGraceMs: r.int('ANSIBLE_STOP_GRACE_SECONDS', 4, 1, 600) * 1000,
     sshUser: r.str('SSH_USER'),

@@ -188,6 +188,22 @@ describe.skipIf(!runSuite)('RUNNER=ansible on fleet hosts (a playbook set writte
     expect(await hostsOf(id)).toEqual([]);
   }, 120_000);
 
+  it('stops a run that takes longer than ANSIBLE_RUN_TIMEOUT_MINUTES and fails it, saying so, with no process left', async () => {
+    await server.terminate();
+    server = await spawnServer({ db, name: 'timeout', env: env({ ANSIBLE_RUN_TIMEOUT_MINUTES: '0.1' }) });
+    token = await server.login();
+    const started = Date.now();
+    const id = await order({ serviceName: 'too-slow', config: { template: 'single', sleep_seconds: 120 } });
+    await settled(id, 'FAILED', 30_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect((await row(id))!.error).toBe('provision.yml ran longer than ANSIBLE_RUN_TIMEOUT_MINUTES (0.1 min) and was stopped');
+    await waitUntil(() => runProcesses().filter((p) => p.project === id).length === 0, 5_000, 'no process of the run left');
+    expect(await hostsOf(id)).toEqual([]);
+    await server.terminate();
+    server = await spawnServer({ db, name: 'ansible-again', env: env() });
+    token = await server.login();
+  }, 120_000);
+
   it('holds ANSIBLE_MAX_PARALLEL: with 1, a second order waits for the first; with 2, two orders on disjoint hosts run at once', async () => {
     await server.terminate();
     for (const [limit, overlap] of [

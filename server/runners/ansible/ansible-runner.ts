@@ -266,7 +266,7 @@ export class AnsibleRunner implements Runner {
     await this.learnHostKeys(dir, recorded);
     await recorder.flush();
     if (ctx.signal.aborted) throw new RunAbortedError(String(ctx.signal.reason));
-    if (timedOut) throw new Error(`${playbook}.yml ran longer than ANSIBLE_RUN_TIMEOUT_MINUTES (${Math.round(config.runTimeoutMs / 60_000)} min) and was stopped`);
+    if (timedOut) throw new Error(`${playbook}.yml ran longer than ANSIBLE_RUN_TIMEOUT_MINUTES (${+(config.runTimeoutMs / 60_000).toFixed(2)} min) and was stopped`);
     if (exit.code !== 0) {
       const why = translator.failureSummary() ?? errorLines(child.stderrTail()) ?? `ansible-playbook exited with ${exit.signal ?? `code ${exit.code}`}`;
       throw new Error(`${playbook}.yml failed: ${why}`);
