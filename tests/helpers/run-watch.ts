@@ -1,6 +1,7 @@
 /**
  * Watches the processes of Ansible runs on this machine (every process of a run carries
- * HCMP_RUN_DIR and HCMP_PROJECT_ID in its environment): which runs of a project are alive at the
+ * HCMP_RUN_DIR and HCMP_PROJECT_ID in its environment; ssh's ControlPersist masters, which write
+ * over theirs, carry the run directory in their title): which runs of a project are alive at the
  * same moment, and every command line they had. Samples /proc every `intervalMs`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -19,12 +20,14 @@ export function runProcesses(): RunProcess[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
-      const runDir = env.find((v) => v.startsWith('HCMP_RUN_DIR='))?.slice('HCMP_RUN_DIR='.length);
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0').filter(Boolean);
+      // ssh's ControlPersist master writes its title over argv and environment: "ssh: <run>/cp/<hash> [mux]".
+      const mux = /^ssh: (.+)\/cp\/[0-9a-f]+ \[mux\]$/.exec(argv.join(' '));
+      const runDir = env.find((v) => v.startsWith('HCMP_RUN_DIR='))?.slice('HCMP_RUN_DIR='.length) ?? mux?.[1];
       if (!runDir) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
       if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      const project = Number(env.find((v) => v.startsWith('HCMP_PROJECT_ID='))?.slice('HCMP_PROJECT_ID='.length));
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0').filter(Boolean);
+      const project = Number(env.find((v) => v.startsWith('HCMP_PROJECT_ID='))?.slice('HCMP_PROJECT_ID='.length) ?? /\/p(\d+)-[^/]*$/.exec(runDir)?.[1]);
       out.push({ pid: Number(entry), project, runDir, argv });
     } catch {
       // gone meanwhile, or not readable

@@ -130,6 +130,8 @@ describe.skipIf(!runSuite)('RUNNER=ansible on fleet hosts (a playbook set writte
     expect(del.status).toBe(200);
     await waitUntil(async () => !(await row(id)), 60_000, 'the project gone');
     for (let i = 0; i < 3; i++) expect(existsSync(srv(i, 'custom'))).toBe(false);
+    // Nothing of either run is left: no playbook, no ssh connection master.
+    expect(runProcesses().filter((p) => p.project === id)).toEqual([]);
     expect((await view.hosts()).every((h) => h.status === 'available' && h.projectId === null)).toBe(true);
   }, 90_000);
 

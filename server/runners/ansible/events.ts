@@ -143,7 +143,10 @@ export class PlaybookTranslator {
 
   private recap(event: Record<string, unknown>): PlaybookOutput {
     const stats = (event.stats ?? {}) as Record<string, Record<string, number>>;
-    const logs = Object.entries(stats).map(
+    const logs = Object.entries(stats)
+      // A play on the controller (the vCenter power-on play) that did nothing is no host of the project.
+      .filter(([host, s]) => this.addresses.has(host) || (s.ok ?? 0) + (s.changed ?? 0) + (s.failures ?? 0) + (s.unreachable ?? 0) > 0)
+      .map(
       ([host, s]) =>
         `RECAP ${host}: ok=${s.ok ?? 0} changed=${s.changed ?? 0} unreachable=${s.unreachable ?? 0} failed=${s.failures ?? 0} skipped=${s.skipped ?? 0} rescued=${s.rescued ?? 0} ignored=${s.ignored ?? 0}`,
     );

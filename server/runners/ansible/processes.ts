@@ -2,9 +2,9 @@
  * ansible-playbook as a child process: started in a process group of its own, read line by
  * line, and stopped with SIGINT, then SIGTERM, then SIGKILL a grace period apart. Every process
  * of a run — the playbook, its forks, the ssh connections and their ControlPersist masters (which
- * leave the group) — carries the run's directory in its environment (`HCMP_RUN_DIR`), which is how
- * what a run left behind is found: after the run, and when a project's job is taken up again
- * after its server was killed.
+ * leave the group) — carries the run's directory in its environment (`HCMP_RUN_DIR`) or, for the
+ * masters, in its command line (the control socket's path). That is how what a run left behind is
+ * found: after the run, and when a project's job is taken up again after its server was killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -111,12 +111,16 @@ export function processesOfRuns(prefix: string): number[] {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     let environ: string;
+    let cmdline: string;
     try {
       environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
     } catch {
       continue; // gone, or not ours to read
     }
-    if (environ.split('\0').some((v) => v.startsWith(needle))) found.push(Number(entry));
+    // ssh's ControlPersist master writes its title ("ssh: <run>/cp/… [mux]") over its argv and
+    // environment, so it is known by the control path in its command line instead.
+    if (environ.split('\0').some((v) => v.startsWith(needle)) || cmdline.includes(prefix)) found.push(Number(entry));
   }
   return found;
 }
