@@ -6,7 +6,7 @@ import { fmtRatio } from './stats.js';
 
 export interface Options {
   quick: boolean;
-  /** Benchmarks to run (1-5). */
+  /** Benchmarks to run (1-6). */
   only: number[];
   backends: Backend[];
   rounds: number;
