@@ -1,10 +1,10 @@
 """Filters of the H-CMP roles.
 
-Which packages a host gets, under which distribution names: the table (hcmp_packages_table in
-the hcmp_packages role's defaults) maps each piece of software to the groups
-whose hosts get it and, per distribution, to its package (and service). These filters only read
-it; they return the table's own values and the user's own strings (still marked unsafe), never
-text built from them.
+Mostly which packages a host gets, under which distribution names: the table
+(hcmp_packages_table in the hcmp_packages role's defaults) maps each piece of software to the
+groups whose hosts get it and, per distribution, to its package (and service). These filters
+only read it; they return the table's own values and the user's own strings (still marked
+unsafe), never text built from them.
 """
 
 import re
@@ -38,10 +38,11 @@ def hcmp_bad_names(picks, table):
 
 def hcmp_host_packages(table, picks, host, groups, distro_keys):
     """What `host` installs: a dict with
-    - packages: [{key, name, service?, setup?, setup_creates?}] in table order, then picks in
-      order: the software H-CMP runs itself on the host's groups (the `builtin` groups of an
-      entry), then every pick that lands on the host;
-    - unpackaged: the keys this host needs that the table has no package for on its distribution.
+    - packages: [{key, name, service?, setup?, setup_creates?}]: first the software H-CMP runs
+      itself on the host's groups (entries whose `builtin` groups hold the host, in table order),
+      then every pick that lands on the host (in the order picked);
+    - unpackaged: the keys this host needs that the table has no package for on its distribution
+      (the first of `distro_keys` an entry has applies).
 
     A pick lands on the hosts of its entry's `groups`; when no host is in any of them, on those of
     its `fallback` groups; when none there either (or the entry names no groups, or the pick is
