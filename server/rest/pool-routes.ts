@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidInput } from '../services/errors.js';
 import { requireAdmin } from '../services/settings.js';
 import type { Services } from '../services/index.js';
+import { MAX_POOL_PAGE } from '../services/pool-admin.js';
 import type { PoolHostView } from '../services/pool-hosts.js';
 import type { HostStatus, InfraType } from '../entities/index.js';
 import { callerOf } from './routes.js';
@@ -44,10 +45,13 @@ function hostId(request: FastifyRequest): number {
   return Number(raw);
 }
 
-function queryInt(value: string | undefined, name: string): number | undefined {
+/** `?limit=`: the page size, named as REST clients send it (the service calls it `first`). */
+function pageSize(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(value)) throw invalidInput([{ loc: ['query', name], msg: 'Input should be a valid integer', type: 'int_parsing' }]);
-  return Number(value);
+  if (!/^\d{1,9}$/.test(value)) throw invalidInput([{ loc: ['query', 'limit'], msg: 'Input should be a valid integer', type: 'int_parsing' }]);
+  const n = Number(value);
+  if (n < 1 || n > MAX_POOL_PAGE) throw invalidInput([{ loc: ['query', 'limit'], msg: `must be from 1 to ${MAX_POOL_PAGE}`, type: 'int_range' }]);
+  return n;
 }
 
 /** snake_case hosts of a body to the service's shape; anything else is passed on for it to refuse. */
@@ -69,7 +73,7 @@ export function registerPoolRoutes(app: FastifyInstance, services: Services): vo
     const caller = await adminOf(request);
     const q = request.query as Record<string, string | undefined>;
     const page = await poolAdmin.list(services.sqlDb, caller, {
-      first: queryInt(q.limit, 'limit'),
+      first: pageSize(q.limit),
       after: q.after || null,
       infra: (q.infra || null) as InfraType | null,
       status: (q.status || null) as HostStatus | null,

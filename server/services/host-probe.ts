@@ -29,6 +29,28 @@ export interface ProbeResult {
   learnedKeys: string | null;
 }
 
+/** Hands out at most `size` slots at once; the others wait, first come first served. */
+export class ProbeSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
 export interface ProbeOptions {
   /** The ssh program (a path, or a name looked up in PATH). */
   program: string;
@@ -47,8 +69,12 @@ const MAX_MESSAGE = 200;
 /** What ssh says is kept to this much, so a chatty failure cannot fill memory. */
 const MAX_OUTPUT = 16_384;
 
-/** Probes every target, at most `options.parallel` at once; results in the order of `targets`. */
-export async function probeHosts(targets: ProbeTarget[], credentials: SshCredentials, options: ProbeOptions = DEFAULT_PROBE_OPTIONS): Promise<ProbeResult[]> {
+/**
+ * Probes every target, at most `options.parallel` at once — or as `slots` allow, when given: one
+ * set of slots shared by every caller keeps the server's own limit however many checks overlap.
+ * Results in the order of `targets`.
+ */
+export async function probeHosts(targets: ProbeTarget[], credentials: SshCredentials, options: ProbeOptions = DEFAULT_PROBE_OPTIONS, slots = new ProbeSlots(options.parallel)): Promise<ProbeResult[]> {
   if (!targets.length) return [];
   const dir = await mkdtemp(join(tmpdir(), 'hcmp-probe-'));
   try {
@@ -59,7 +85,7 @@ export async function probeHosts(targets: ProbeTarget[], credentials: SshCredent
     const worker = async () => {
       while (next < targets.length) {
         const index = next++;
-        results[index] = await probeOne(targets[index], credentials.user, keyFile, dir, options);
+        results[index] = await slots.run(() => probeOne(targets[index], credentials.user, keyFile, dir, options));
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.parallel, targets.length) }, worker));

@@ -10,7 +10,7 @@ import { HOST_STATUSES, INFRA_TYPES, type HostStatus, type InfraType } from '../
 import { sql, transaction } from '../db/sql.js';
 import type { AuditLog } from './audit.js';
 import { DomainError, HostHeldError, invalidInput, type ValidationIssue } from './errors.js';
-import { DEFAULT_PROBE_OPTIONS, probeHosts, type ProbeOptions, type ProbeResult } from './host-probe.js';
+import { DEFAULT_PROBE_OPTIONS, probeHosts, ProbeSlots, type ProbeOptions, type ProbeResult } from './host-probe.js';
 import { checkNewHosts, decodeHostCursor, encodeHostCursor, HOST_COLUMNS, toView, type HostRow, type PoolHostView } from './pool-hosts.js';
 import type { Principal } from './principal.js';
 import { requireAdmin } from './settings.js';
@@ -56,11 +56,16 @@ function chunks<T>(items: T[], size = IN_CHUNKS): T[][] {
 }
 
 export class PoolAdminService {
+  /** SSH logins at once, over every check of this server (overlapping calls share them). */
+  private readonly probeSlots: ProbeSlots;
+
   constructor(
     private readonly audit: AuditLog,
     private readonly ssh: SshAccess,
     private readonly probe: ProbeOptions = DEFAULT_PROBE_OPTIONS,
-  ) {}
+  ) {
+    this.probeSlots = new ProbeSlots(probe.parallel);
+  }
 
   /** Lowest id first, keyset-paginated on id (never OFFSET), with the count of every match. */
   async list(db: EntityManager, caller: Principal | null, filter: PoolHostFilter): Promise<PoolHostPage> {
@@ -229,7 +234,7 @@ export class PoolAdminService {
       return targets.map((t) => ({ id: t.id, ok: false, message: 'the configured SSH private key cannot be read', learnedKeys: null }));
     }
     if (!credentials) return targets.map((t) => ({ id: t.id, ok: false, message: NO_SSH_CREDENTIALS, learnedKeys: null }));
-    return probeHosts(targets, credentials, this.probe);
+    return probeHosts(targets, credentials, this.probe, this.probeSlots);
   }
 
   /** One row change by id (drain, undrain, key reset): NOT_FOUND when there is no such host. */

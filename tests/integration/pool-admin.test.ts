@@ -142,9 +142,14 @@ for (const backend of await backendsFor('pool admin')) {
       const next = await server.request('GET', `/api/admin/pool?limit=2&infra=vsphere&after=${rest.body.next_after}`, { token: admin });
       expect([next.body.hosts.map((h: any) => h.vm_name), next.body.has_more, next.body.next_after]).toEqual([['WK-3'], false, null]);
 
-      const bad = await server.request('GET', '/api/admin/pool?limit=0&status=gone&infra=moon', { token: admin });
+      const bad = await server.request('GET', '/api/admin/pool?status=gone&infra=moon', { token: admin });
       expect(bad.status).toBe(422);
-      expect(bad.body.detail.map((i: any) => i.loc.join('.')).sort()).toEqual(['query.first', 'query.infra', 'query.status']);
+      expect(bad.body.detail.map((i: any) => i.loc.join('.')).sort()).toEqual(['query.infra', 'query.status']);
+      for (const limit of ['0', '501', 'x']) {
+        const refused = await server.request('GET', `/api/admin/pool?limit=${limit}`, { token: admin });
+        expect([refused.status, refused.body.detail[0].loc]).toEqual([422, ['query', 'limit']]);
+      }
+      expect(code(await server.gql(LIST, { first: 0 }, admin))).toBe('BAD_USER_INPUT');
     });
 
     it('answers every problem of a batch at once and stores nothing when anything is wrong', async () => {
