@@ -275,9 +275,10 @@ describe.skipIf(!runSuite)('RUNNER=ansible on fleet hosts (a playbook set writte
     await settled(id, 'FAILED', 60_000);
     expect((await row(id))!.error).toMatch(new RegExp(`host ${fleet.hosts[0].name} \\(${fleet.hosts[0].address.replace(/\./g, '\\.')}\\) is unreachable: its SSH host key has changed`));
     // An admin resets the recorded key (the host was rebuilt on purpose): the retry records the new one and completes.
-    const reset = new Database((db as { sqlitePath: string }).sqlitePath);
-    reset.prepare('update workload_pool set host_key = null where ip_address = ?').run(fleet.hosts[0].address);
-    reset.close();
+    const host = (await view.hosts()).find((h) => h.ipAddress === fleet.hosts[0].address)!;
+    const reset = await server.request('POST', `/api/admin/pool/${host.id}/reset-host-key`, { token });
+    expect(reset.status, JSON.stringify(reset.body)).toBe(200);
+    expect(reset.body.host.host_key_set).toBe(false);
     expect((await server.request('POST', `/api/provision/${id}/retry`, { token })).status).toBe(200);
     await settled(id, 'COMPLETED', 60_000);
     await server.request('DELETE', `/api/provision/${id}`, { token });
