@@ -13,7 +13,7 @@
  * - The private key's text is nowhere: database file and WAL, logs, events, answers, child argv.
  * - ANSIBLE_MAX_PARALLEL holds; two orders on disjoint hosts run at once when it allows.
  * - kill -9 of the server mid-run, then a restart: the run resumes and completes, never two
- *   playbooks of one project at once.
+ *   playbooks of one project at once. SIGTERM: the run is stopped and handed back, and resumed.
  * - A host whose SSH key changed fails the run saying so.
  *
  * Needs root (network namespaces) and ansible: skipped with a message elsewhere, required in CI.
@@ -260,6 +260,22 @@ describe.skipIf(!runSuite)('RUNNER=ansible on fleet hosts (a playbook set writte
     } finally {
       watch.stop();
     }
+  }, 180_000);
+
+  it('hands a run back on SIGTERM of its server (the playbook stopped, nothing left running) and the next start completes it', async () => {
+    const id = await order({ serviceName: 'handed-back', config: { template: 'single', sleep_seconds: 10 } });
+    await waitUntil(async () => (await logsOf(id)).some((l) => l.includes('TASK [Take as long as the order asks]')), 60_000, 'the long task started');
+    const { code, ms } = await server.terminate(30_000);
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(15_000);
+    expect(runProcesses().filter((p) => p.project === id)).toEqual([]);
+    expect((await logsOf(id)).some((l) => /^Handed back by instance \S+ \(shutting down\)/.test(l))).toBe(true);
+    expect((await row(id))!.status).toBe('RUNNING');
+    server = await spawnServer({ db, name: 'after-sigterm', env: env() });
+    token = await server.login();
+    await settled(id, 'COMPLETED', 90_000);
+    await server.request('DELETE', `/api/provision/${id}`, { token });
+    await waitUntil(async () => !(await row(id)), 60_000, 'the project gone');
   }, 180_000);
 
   it('fails a run on a host whose SSH key changed since it was recorded, saying so', async () => {
