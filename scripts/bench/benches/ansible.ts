@@ -22,6 +22,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { fleetDown, fleetUp, waitForSsh, type Fleet } from '../../fleet/lib.js';
 import { loadCatalog } from '../../../server/config/catalog.js';
+import { playbookEnvironment } from '../../../server/runners/ansible/ansible-runner.js';
 import { PlaybookTranslator } from '../../../server/runners/ansible/events.js';
 import { hcmpVars, hcmpVarsYaml, inventoryHosts, inventoryYaml, rolesOf } from '../../../server/runners/ansible/inventory.js';
 import { parseProvisionInput } from '../../../server/services/provision-input.js';
@@ -40,35 +41,6 @@ function missing(): string | null {
   return null;
 }
 
-/** The environment the runner gives a run (server/runners/ansible/ansible-runner.ts), for the bare baseline. */
-function runEnv(dir: string, keyFile: string): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: join(dir, 'home'),
-    LANG: 'C.UTF-8',
-    LC_ALL: 'C.UTF-8',
-    PYTHONUNBUFFERED: '1',
-    HCMP_RUN_DIR: dir,
-    ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.jsonl',
-    ANSIBLE_SHOW_CUSTOM_STATS: 'True',
-    ANSIBLE_HOST_KEY_CHECKING: 'True',
-    ANSIBLE_SSH_ARGS: `-o ControlMaster=auto -o ControlPersist=30s -o UserKnownHostsFile=${join(dir, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=accept-new -o HashKnownHosts=no -o BatchMode=yes -o ServerAliveInterval=15`,
-    ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'),
-    ANSIBLE_PRIVATE_KEY_FILE: keyFile,
-    ANSIBLE_REMOTE_USER: 'root',
-    ANSIBLE_TIMEOUT: '10',
-    ANSIBLE_PIPELINING: 'True',
-    ANSIBLE_FORKS: '5',
-    ANSIBLE_RETRY_FILES_ENABLED: 'False',
-    ANSIBLE_NOCOLOR: 'True',
-    ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
-    ANSIBLE_HOME: join(dir, 'home', '.ansible'),
-    ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
-    ANSIBLE_DEPRECATION_WARNINGS: 'False',
-    ANSIBLE_SYSTEM_WARNINGS: 'False',
-  };
-}
-
 /** A bare ansible-playbook of `playbook` against the fleet, its output read and dropped; answers seconds. */
 async function bare(fleet: Fleet, playbook: 'provision' | 'teardown'): Promise<number> {
   const catalog = loadCatalog(undefined);
@@ -81,13 +53,15 @@ async function bare(fleet: Fleet, playbook: 'provision' | 'teardown'): Promise<n
   try {
     for (const sub of ['cp', 'tmp', 'home']) mkdirSync(join(dir, sub), { mode: 0o700 });
     writeFileSync(join(dir, 'known_hosts'), '');
+    writeFileSync(join(dir, 'id_key'), readFileSync(fleet.keyFile), { mode: 0o600 });
     writeFileSync(join(dir, 'inventory.yml'), inventoryYaml(hosts));
     writeFileSync(join(dir, 'hcmp.yml'), hcmpVarsYaml(hcmpVars(1, spec, hosts)));
     const started = performance.now();
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn('ansible-playbook', ['-i', join(dir, 'inventory.yml'), '-e', `@${join(dir, 'hcmp.yml')}`, join(PLAYBOOKS, `${playbook}.yml`)], {
         cwd: PLAYBOOKS,
-        env: runEnv(dir, fleet.keyFile),
+        // The runner's own settings for a run (one code path: the same environment).
+        env: playbookEnvironment({ dir, projectId: 1, user: 'root', hostCount: hosts.length, searchPath: process.env.PATH ?? '/usr/bin:/bin' }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout.on('data', () => undefined);

@@ -211,7 +211,7 @@ export class AnsibleRunner implements Runner {
     }
     const playbookFile = join(config.playbookDir, `${playbook}.yml`);
     args.push(playbookFile);
-    const env = this.environment(dir, ctx.projectId, credentials.user, hosts.length);
+    const env = playbookEnvironment({ dir, projectId: ctx.projectId, user: credentials.user, hostCount: hosts.length, searchPath: config.searchPath });
 
     const done = [...ctx.completedSteps].filter((s) => s.startsWith(`ansible:${playbook}:`)).length;
     if (done > 0) {
@@ -276,46 +276,6 @@ export class AnsibleRunner implements Runner {
     }
   }
 
-  /** Only what ansible needs: never the server's own environment (database URL, keys). */
-  private environment(dir: string, projectId: number, user: string, hostCount: number): Record<string, string> {
-    const sshArgs = [
-      '-o ControlMaster=auto',
-      '-o ControlPersist=30s',
-      `-o UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-      '-o GlobalKnownHostsFile=/dev/null',
-      '-o StrictHostKeyChecking=accept-new',
-      '-o HashKnownHosts=no',
-      '-o BatchMode=yes',
-      '-o ServerAliveInterval=15',
-    ].join(' ');
-    return {
-      PATH: this.options.config.searchPath,
-      HOME: join(dir, 'home'),
-      LANG: 'C.UTF-8',
-      LC_ALL: 'C.UTF-8',
-      PYTHONUNBUFFERED: '1',
-      [RUN_DIR_VARIABLE]: dir,
-      HCMP_PROJECT_ID: String(projectId),
-      ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.jsonl',
-      ANSIBLE_SHOW_CUSTOM_STATS: 'True',
-      ANSIBLE_HOST_KEY_CHECKING: 'True',
-      ANSIBLE_SSH_ARGS: sshArgs,
-      ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'),
-      ANSIBLE_PRIVATE_KEY_FILE: join(dir, 'id_key'),
-      ANSIBLE_REMOTE_USER: user,
-      ANSIBLE_TIMEOUT: '10',
-      ANSIBLE_PIPELINING: 'True',
-      ANSIBLE_FORKS: String(Math.min(Math.max(hostCount, 5), 50)),
-      ANSIBLE_RETRY_FILES_ENABLED: 'False',
-      ANSIBLE_NOCOLOR: 'True',
-      ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
-      ANSIBLE_HOME: join(dir, 'home', '.ansible'),
-      ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
-      ANSIBLE_DEPRECATION_WARNINGS: 'False',
-      ANSIBLE_SYSTEM_WARNINGS: 'False',
-    };
-  }
-
   /**
    * How many tasks the playbook lists (for "[n/N]"): `--list-tasks` before the run (a few tenths
    * of a second, at most 15 s); not cached, so an edited playbook is counted as it is now.
@@ -339,6 +299,50 @@ export class AnsibleRunner implements Runner {
     for (const address of recorded.keys()) learned.delete(address);
     if (learned.size) await this.options.access.recordKeys(learned);
   }
+}
+
+/**
+ * The environment of a run: only what ansible needs, never the server's own (database URL, keys).
+ * The key file, known_hosts and control sockets are the run directory's.
+ */
+export function playbookEnvironment(run: { dir: string; projectId: number; user: string; hostCount: number; searchPath: string }): Record<string, string> {
+  const { dir } = run;
+  const sshArgs = [
+    '-o ControlMaster=auto',
+    '-o ControlPersist=30s',
+    `-o UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+    '-o GlobalKnownHostsFile=/dev/null',
+    '-o StrictHostKeyChecking=accept-new',
+    '-o HashKnownHosts=no',
+    '-o BatchMode=yes',
+    '-o ServerAliveInterval=15',
+  ].join(' ');
+  return {
+    PATH: run.searchPath,
+    HOME: join(dir, 'home'),
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    PYTHONUNBUFFERED: '1',
+    [RUN_DIR_VARIABLE]: dir,
+    HCMP_PROJECT_ID: String(run.projectId),
+    ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.jsonl',
+    ANSIBLE_SHOW_CUSTOM_STATS: 'True',
+    ANSIBLE_HOST_KEY_CHECKING: 'True',
+    ANSIBLE_SSH_ARGS: sshArgs,
+    ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'),
+    ANSIBLE_PRIVATE_KEY_FILE: join(dir, 'id_key'),
+    ANSIBLE_REMOTE_USER: run.user,
+    ANSIBLE_TIMEOUT: '10',
+    ANSIBLE_PIPELINING: 'True',
+    ANSIBLE_FORKS: String(Math.min(Math.max(run.hostCount, 5), 50)),
+    ANSIBLE_RETRY_FILES_ENABLED: 'False',
+    ANSIBLE_NOCOLOR: 'True',
+    ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
+    ANSIBLE_HOME: join(dir, 'home', '.ansible'),
+    ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+    ANSIBLE_DEPRECATION_WARNINGS: 'False',
+    ANSIBLE_SYSTEM_WARNINGS: 'False',
+  };
 }
 
 /** The ERROR! lines ansible printed (a syntax error, a missing file), if any. */
