@@ -46,6 +46,7 @@ import { AuditLog } from './services/audit.js';
 import { unreadableSecrets } from './services/key-rotation.js';
 import { LoginGuard } from './services/login-guard.js';
 import { createMetricsSource } from './services/metrics.js';
+import { MonitoringService } from './services/monitoring.js';
 import { PoolAdminService } from './services/pool-admin.js';
 import { QuotaService } from './services/quotas.js';
 import { SecretBox } from './services/secret-box.js';
@@ -199,7 +200,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours, config.runnerTiming.outageGraceMs);
     const metrics = createMetricsSource(config.prometheusUrl, log);
     const poolAdmin = new PoolAdminService(audit, ssh);
-    const services: Services = { catalog: config.catalog, database, projects, pool, poolAdmin, users, userAdmin, sessions, tokens, quotas, audit, secrets, ssh, metrics, fork, sqlDb: orm.em };
+    const monitoring = new MonitoringService(metrics, projects);
+    const services: Services = { catalog: config.catalog, database, projects, pool, poolAdmin, users, userAdmin, sessions, tokens, quotas, audit, secrets, ssh, metrics, monitoring, fork, sqlDb: orm.em };
 
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 

@@ -4,6 +4,7 @@ import type { Catalog } from '../config/catalog.js';
 import type { DatabaseInfo } from '../db/orm.js';
 import type { AuditLog } from './audit.js';
 import type { MetricsSource } from './metrics.js';
+import type { MonitoringService } from './monitoring.js';
 import type { PoolAdminService } from './pool-admin.js';
 import type { ProjectService } from './projects.js';
 import type { QuotaService } from './quotas.js';
@@ -33,6 +34,8 @@ export interface Services {
   ssh: SshAccess;
   /** CPU / memory / disk of hosts (Prometheus, or none). */
   metrics: MetricsSource;
+  /** Series and alerts of the caller's hosts, access checked. */
+  monitoring: MonitoringService;
   /** A fresh EntityManager for one unit of work (request, operation, job). */
   fork(): EntityManager;
   /**

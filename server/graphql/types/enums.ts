@@ -54,3 +54,13 @@ export enum PoolHostStatusEnum {
   drained = 'drained',
 }
 registerEnumType(PoolHostStatusEnum, { name: 'PoolHostStatus', description: 'Where a workload pool host is: free, taken by a run, in service, or taken out of service by an admin' });
+
+export enum MetricsWindowEnum {
+  H1 = 'H1',
+  H6 = 'H6',
+  H24 = 'H24',
+}
+registerEnumType(MetricsWindowEnum, {
+  name: 'MetricsWindow',
+  description: 'How far back a chart looks: 1 hour (a point every 15 s), 6 hours (90 s) or 24 hours (6 min)',
+});
