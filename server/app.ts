@@ -46,6 +46,7 @@ import { AuditLog } from './services/audit.js';
 import { unreadableSecrets } from './services/key-rotation.js';
 import { LoginGuard } from './services/login-guard.js';
 import { createMetricsSource } from './services/metrics.js';
+import { PrometheusTargets } from './services/prometheus-targets.js';
 import { MonitoringService } from './services/monitoring.js';
 import { PoolAdminService } from './services/pool-admin.js';
 import { QuotaService } from './services/quotas.js';
@@ -122,6 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const { orm, info: database } = await openDatabase(config, log);
   let closeFeed: (() => Promise<void>) | undefined;
   let stopDispatcher: (() => Promise<void>) | undefined;
+  let closeTargets: (() => Promise<void>) | undefined;
   try {
     const applied = await migrate(orm);
     if (applied.length) log.info({ migrations: applied }, 'database migrated');
@@ -282,6 +284,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return reply.status(404).send({ detail: 'Not Found' });
     });
 
+    // Prometheus' list of hosts to scrape, rebuilt now and kept current (services/prometheus-targets.ts).
+    const targets = config.prometheusSdFile
+      ? new PrometheusTargets({ path: config.prometheusSdFile, port: config.nodeExporterPort, db: orm.em, bus, postgres: database.backend === 'postgresql', logger: log })
+      : null;
+    await targets?.start();
+    closeTargets = () => targets?.close() ?? Promise.resolve();
     const started = await dispatcher.start();
     log.info(started, 'worker instance started');
     const purge = setInterval(() => {
@@ -315,12 +323,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await apollo.stop();
         // 2. Stop claiming; running jobs stop at their next safe point and are handed back.
         await dispatcher.close();
+        await targets?.close();
         await feed.close();
         await orm.close();
       },
     };
   } catch (err) {
     await stopDispatcher?.().catch(() => undefined);
+    await closeTargets?.().catch(() => undefined);
     await closeFeed?.().catch(() => undefined);
     await orm.close(true).catch(() => undefined);
     throw err;

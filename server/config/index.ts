@@ -42,6 +42,10 @@ export interface Config {
   workloadPoolFile: string | undefined;
   workloadPool: WorkloadHostSeed[] | undefined;
   prometheusUrl: string | undefined;
+  /** Where to keep Prometheus' file_sd list of the hosts to scrape (unset: none is kept). */
+  prometheusSdFile: string | undefined;
+  /** The node exporter's port on every pool host. */
+  nodeExporterPort: number;
   bodyLimitBytes: number;
   historyMaxPageSize: number;
   /** Quota an account gets at approval (the original: 5 VMs, 10 vCPU, 20 GB RAM, 100 GB disk). */
@@ -52,6 +56,11 @@ export interface Config {
   graphql: { maxDepth: number; maxAliases: number; maxComplexity: number; maxTokens: number; compileAfter: number };
   /** Origins allowed by CORS besides the server's own; empty = same-origin only. */
   corsOrigins: string[];
+  /**
+   * The platform's own `GET /metrics`: open without a token in development and test, off in
+   * production unless METRICS_TOKEN is set; with a token, only `Authorization: Bearer <token>`.
+   */
+  metrics: { enabled: boolean; token: string | undefined };
   clientDist: string;
   catalog: Catalog;
 }
@@ -317,6 +326,8 @@ export function loadConfig(env: Env = process.env): Config {
     workloadPoolFile,
     workloadPool,
     prometheusUrl,
+    prometheusSdFile: r.str('PROMETHEUS_SD_FILE') === undefined ? undefined : resolve(r.str('PROMETHEUS_SD_FILE')!),
+    nodeExporterPort: r.int('NODE_EXPORTER_PORT', 9100, 1, 65535),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 256 * 1024, 1024, 50 * 1024 * 1024),
     historyMaxPageSize: r.int('HISTORY_MAX_PAGE_SIZE', 500, 1, 10000),
     defaultQuota: {
@@ -342,6 +353,7 @@ export function loadConfig(env: Env = process.env): Config {
       compileAfter: r.int('GRAPHQL_COMPILE_AFTER', 2, 0, 1_000_000),
     },
     corsOrigins: (r.str('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    metrics: { enabled: r.str('METRICS_TOKEN') !== undefined || !isProduction, token: r.str('METRICS_TOKEN') },
     clientDist: resolve(r.str('CLIENT_DIST', './dist/client')),
     catalog: catalog as Catalog,
   };
@@ -350,6 +362,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   for (const origin of config.corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) r.problems.push(`CORS_ORIGINS entries must be origins like https://console.example.com (got "${origin}")`);
+  }
+  if (config.metrics.token !== undefined && !/^[A-Za-z0-9._~+/-]{16,512}=*$/.test(config.metrics.token)) {
+    r.problems.push('METRICS_TOKEN must be 16-512 characters of letters, digits and - . _ ~ + / (a bearer token)');
   }
   if (isProduction && config.previousEncryptKeys.includes(DEV_ENCRYPT_KEY)) {
     r.problems.push('ENCRYPT_KEYS_PREVIOUS may not hold the development key in production');

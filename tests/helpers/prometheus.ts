@@ -2,7 +2,7 @@
  * Debian's real Prometheus for tests: the `prometheus` binary on a free port, its data in a
  * temporary directory, scraping every second. Its configuration is deploy/prometheus's, with the
  * paths and addresses of the test put in: the file_sd job for the hosts H-CMP registers, the
- * platform job for H-CMP's own /metrics, and the alerting rules. Skipped with a message where
+ * platform job for H-CMP's own /metrics, and the alerting rules (their `for:` cut to 0 s). Skipped with a message where
  * the binary is missing, unless REQUIRE_PROMETHEUS=1 (CI).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -40,6 +40,8 @@ export interface PrometheusOptions {
   platform?: string;
   /** Scrape and evaluation interval, seconds. */
   intervalSeconds?: number;
+  /** Keep the rules' `for:` durations (default: cut to 0 s, so alerts fire at once). */
+  keepRuleDurations?: boolean;
 }
 
 /** deploy/prometheus/prometheus.yml with the test's paths, addresses and a fast interval. */
@@ -51,7 +53,10 @@ function configFor(dir: string, sdFile: string, options: PrometheusOptions): str
     .replace(/evaluation_interval: \S+/g, `evaluation_interval: ${interval}`)
     .replace(/refresh_interval: \S+/g, 'refresh_interval: 1s')
     .replace('/var/lib/hcmp/prometheus-targets.json', sdFile)
-    .replace(/- hcmp-alerts\.yml/, `- ${join(ROOT, 'deploy', 'prometheus', 'hcmp-alerts.yml')}`);
+    .replace(/- hcmp-alerts\.yml/, `- ${join(dir, 'hcmp-alerts.yml')}`);
+  // The shipped rules, their waiting times cut to nothing, so an alert fires at its first evaluation.
+  const rules = readFileSync(join(ROOT, 'deploy', 'prometheus', 'hcmp-alerts.yml'), 'utf8');
+  writeFileSync(join(dir, 'hcmp-alerts.yml'), options.keepRuleDurations ? rules : rules.replace(/^(\s+)for: \S+$/gm, '$1for: 0s'));
   if (options.platform) config = config.replace('localhost:8000', options.platform);
   // No token file in tests (H-CMP's /metrics is open in test mode).
   config = config.replace(/^\s*authorization:\n\s*credentials_file: .*\n/m, '');
