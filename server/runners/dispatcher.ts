@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Catalog } from '../config/catalog.js';
 import { backendOf, type Orm } from '../db/orm.js';
-import { Project, RunnerInstance, type PendingAction, type ProjectDetails } from '../entities/index.js';
+import { Project, RunnerInstance, type InfraType, type PendingAction, type ProjectDetails, type ProjectStatus } from '../entities/index.js';
 import type { ProjectEventBus } from '../services/event-bus.js';
 import type { ControlMessage, EventFeed } from '../services/event-feed.js';
 import { ProjectGoneError, type EventDraft, type JournalTx, type ProjectJournal, type WriteReceipt } from '../services/project-journal.js';
@@ -53,6 +53,19 @@ export interface DispatcherTiming {
   outageGraceMs: number;
 }
 
+/** The status a run ended in. */
+export type RunOutcome = Extract<ProjectStatus, 'COMPLETED' | 'FAILED' | 'CANCELLED'>;
+
+/**
+ * Hears of every run this instance ended, once, after the outcome was stored (metrics).
+ * `seconds` runs from this instance's claim of the run to its end; null when the instance settled
+ * the run without running it (interrupted and not resumable, or a cancel found at the claim).
+ * Called synchronously: it must be quick and must not throw.
+ */
+export interface RunObserver {
+  runFinished(infra: InfraType, status: RunOutcome, seconds: number | null): void;
+}
+
 export interface DispatcherDeps {
   orm: Orm;
   journal: ProjectJournal;
@@ -65,6 +78,7 @@ export interface DispatcherDeps {
   concurrency: number;
   timing: DispatcherTiming;
   logger: DispatcherLogger;
+  runs?: RunObserver;
 }
 
 export const RESTART_REASON = 'interrupted by server restart';
@@ -97,6 +111,9 @@ type Plan = 'run' | 'teardown';
 
 interface ClaimedJob {
   projectId: number;
+  infra: InfraType;
+  /** performance.now() at this instance's claim. */
+  claimedAt: number;
   plan: Plan;
   owner: string;
   details: ProjectDetails;
@@ -424,7 +441,9 @@ export class Dispatcher implements ProvisionQueue {
     // pass the claim fence too, and both would run the same steps. It is claimable again once
     // the old job has met the fence and let go.
     const running = [...this.active.keys()];
-    return journal.transact(async (tx) => {
+    const settled: { status?: RunOutcome; infra?: InfraType } = {};
+    const claimed = await journal.transact(async (tx): Promise<ClaimedJob | 'skip' | null> => {
+      settled.status = undefined;
       const rows: { id: number }[] = await sql(
         tx.db,
         // SQLite is told which index to use: without statistics it picks projects_claimed_by_idx
@@ -449,6 +468,7 @@ export class Dispatcher implements ProvisionQueue {
         tx.append(project, { kind: 'log', message: `Tearing down (instance ${this.instanceId})` });
       } else if (project.pendingAction === 'cancel') {
         await this.settleCancel(tx, project);
+        Object.assign(settled, { status: 'CANCELLED', infra: project.infra });
         return 'skip';
       } else if (project.pendingAction === 'delete') {
         plan = 'teardown';
@@ -461,11 +481,14 @@ export class Dispatcher implements ProvisionQueue {
         await pool.release(tx.db, id);
         project.claimedBy = null;
         tx.append(project, { kind: 'error', message: RESTART_REASON });
+        Object.assign(settled, { status: 'FAILED', infra: project.infra });
         return 'skip';
       }
       const hosts = await pool.hostsOf(tx.db, id);
       return {
         projectId: id,
+        infra: project.infra,
+        claimedAt: performance.now(),
         plan,
         owner: project.owner,
         details: project.details,
@@ -473,6 +496,18 @@ export class Dispatcher implements ProvisionQueue {
         hosts: hosts.map((h) => ({ vmName: h.vmName, ipAddress: h.ipAddress })),
       };
     });
+    if (settled.status && settled.infra) this.runFinished(settled.infra, settled.status, null);
+    return claimed;
+  }
+
+  /** Tells the observer (metrics) that a run ended; its failure never reaches the job. */
+  private runFinished(infra: InfraType, status: RunOutcome, claimedAt: number | null): void {
+    if (!this.deps.runs) return;
+    try {
+      this.deps.runs.runFinished(infra, status, claimedAt === null ? null : (performance.now() - claimedAt) / 1000);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'run observer failed');
+    }
   }
 
   private launch(job: ClaimedJob): void {
@@ -620,6 +655,7 @@ export class Dispatcher implements ProvisionQueue {
         p.claimedBy = null;
         tx.append(p, { kind: 'log', message: catalog.provisioning.completedLog }, { kind: 'status', status: 'COMPLETED' });
       });
+      this.runFinished(job.infra, 'COMPLETED', job.claimedAt);
       return 'done';
     } catch (err) {
       if (err instanceof ClaimLostError || err instanceof ProjectGoneError) return 'done';
@@ -628,9 +664,11 @@ export class Dispatcher implements ProvisionQueue {
       if (err instanceof DatabaseOutageError) throw err;
       const reason = signal.aborted ? (signal.reason as StopReason) : null;
       let outcome: 'done' | 'teardown' = 'done';
-      await this.jobWrite(
+      const ended: { status?: RunOutcome } = {};
+      const stored = await this.jobWrite(
         job.projectId,
         async (tx, p) => {
+          ended.status = undefined;
           const action = p.pendingAction ?? (err instanceof StopRequested ? err.action : null);
           if (action === 'delete') {
             this.enterDeleting(tx, p);
@@ -639,6 +677,7 @@ export class Dispatcher implements ProvisionQueue {
             outcome = 'teardown';
           } else if (action === 'cancel') {
             await this.settleCancel(tx, p);
+            ended.status = 'CANCELLED';
           } else if (reason === 'handoff') {
             if (runner.resumable) {
               p.claimedBy = null;
@@ -647,15 +686,24 @@ export class Dispatcher implements ProvisionQueue {
               await pool.release(tx.db, p.id);
               p.claimedBy = null;
               tx.append(p, { kind: 'error', message: SHUTDOWN_REASON });
+              ended.status = 'FAILED';
             }
           } else {
             await pool.release(tx.db, p.id);
             p.claimedBy = null;
             tx.append(p, { kind: 'error', message: errorMessage(err) });
+            ended.status = 'FAILED';
           }
         },
         false,
-      ).catch(ignoreLost);
+      ).then(
+        () => true,
+        (e: unknown) => {
+          ignoreLost(e);
+          return false;
+        },
+      );
+      if (stored && ended.status) this.runFinished(job.infra, ended.status, job.claimedAt);
       return outcome;
     }
   }
@@ -722,6 +770,8 @@ export class Dispatcher implements ProvisionQueue {
         const hosts = await this.deps.pool.hostsOf(tx.db, projectId);
         return {
           projectId,
+          infra: p.infra,
+          claimedAt: performance.now(),
           plan: 'teardown' as const,
           owner: p.owner,
           details: p.details,
