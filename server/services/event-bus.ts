@@ -49,8 +49,10 @@ export class ProjectEventBus {
   private readonly topics = new Map<number, Set<Subscriber>>();
   /** `owner:<name>` per account, and `all`. */
   private readonly changeTopics = new Map<string, Set<ProjectChangeListener>>();
+  private publishedEvents = 0;
 
   publish(event: ProjectEventRecord): void {
+    this.publishedEvents++;
     const subscribers = this.topics.get(event.projectId);
     if (!subscribers) return;
     for (const s of [...subscribers]) s.onEvent(event);
@@ -78,6 +80,11 @@ export class ProjectEventBus {
       set.delete(subscriber);
       if (set.size === 0) this.topics.delete(projectId);
     };
+  }
+
+  /** Events delivered to this bus since it was made (watched or not): a counter for metrics. */
+  get published(): number {
+    return this.publishedEvents;
   }
 
   /** Projects that have at least one subscriber. */

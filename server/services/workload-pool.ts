@@ -174,8 +174,13 @@ export class WorkloadPool {
    */
   async summary(em: EntityManager, caller: Principal | null): Promise<PoolSummary[]> {
     requireCaller(caller);
+    return this.counts(em);
+  }
+
+  /** {@link summary} without a caller: for the server's own use (metrics), never an answer to a client. */
+  async counts(db: SqlTarget): Promise<PoolSummary[]> {
     const rows: { infra: string; status: string; n: number | string }[] = await sql(
-      em,
+      db,
       `select infra, status, count(*) as n from workload_pool group by infra, status`,
       [],
     );
