@@ -25,6 +25,7 @@ import { noStorePlugin } from './graphql/no-store.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './health.js';
 import { registerHttpSecurity } from './http-security.js';
+import { registerPlatformMetrics } from './observability/metrics.js';
 import { makeErrorHandler } from './rest/errors.js';
 import { registerAccountRoutes } from './rest/account-routes.js';
 import { registerDesignRoutes } from './rest/design-routes.js';
@@ -119,6 +120,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Security headers on every response, CORS only for CORS_ORIGINS (see http-security.ts).
   await registerHttpSecurity(http, config);
   const log = http.log;
+  // The platform's own /metrics and request timing, before any route (observability/metrics.ts).
+  const platformMetrics = registerPlatformMetrics(http, config.metrics, log);
 
   const { orm, info: database } = await openDatabase(config, log);
   let closeFeed: (() => Promise<void>) | undefined;
@@ -197,6 +200,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       concurrency: config.runnerConcurrency,
       timing: config.runnerTiming,
       logger: log,
+      runs: platformMetrics ?? undefined,
     });
     stopDispatcher = () => dispatcher.close();
     projects = new ProjectService(config.catalog, journal, pool, bus, dispatcher, quotas, audit, config.historyMaxPageSize, config.idempotencyTtlHours, config.runnerTiming.outageGraceMs);
@@ -279,7 +283,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     http.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0];
-      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path === '/healthz' || path === '/livez';
+      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path === '/healthz' || path === '/livez' || path === '/metrics';
       if (!isApi && request.method === 'GET' && hasClient) return reply.type('text/html').sendFile('index.html');
       return reply.status(404).send({ detail: 'Not Found' });
     });
@@ -292,6 +296,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     closeTargets = () => targets?.close() ?? Promise.resolve();
     const started = await dispatcher.start();
     log.info(started, 'worker instance started');
+    await platformMetrics?.start({ bus, dispatcher, pool, db: orm.em, postgres: database.backend === 'postgresql' });
     const purge = setInterval(() => {
       projects!.purgeIdempotencyKeys(orm.em.fork()).catch((err) => log.error({ err }, 'could not purge idempotency keys'));
     }, 3_600_000);
@@ -311,6 +316,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         if (closed) return;
         closed = true;
         clearInterval(purge);
+        platformMetrics?.close();
         // 1. No new requests; those in flight finish (at most SHUTDOWN_GRACE_MS), sockets end.
         await webSocket.close();
         let timer: NodeJS.Timeout | undefined;
@@ -329,6 +335,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     };
   } catch (err) {
+    platformMetrics?.close();
     await stopDispatcher?.().catch(() => undefined);
     await closeTargets?.().catch(() => undefined);
     await closeFeed?.().catch(() => undefined);

@@ -16,9 +16,12 @@ import { ADMIN_ONLY } from '../../server/services/settings.js';
 import { backendsFor } from '../helpers/backends.js';
 import { ADMIN, startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
 
-/** public: no token needed · own: answers about the caller only · notFound: another user's project · admin: admins only · forbidden: refused outright */
-type Access = 'public' | 'own' | 'notFound' | 'admin' | 'forbidden';
-type Outcome = 'ok' | 'unauthenticated' | Exclude<Access, 'public' | 'own'>;
+/**
+ * public: no token needed · own: answers about the caller only · notFound: another user's project · admin: admins only ·
+ * forbidden: refused outright · scrape: the METRICS_TOKEN only, never an account's token (an admin's neither)
+ */
+type Access = 'public' | 'own' | 'notFound' | 'admin' | 'forbidden' | 'scrape';
+type Outcome = 'ok' | 'unauthenticated' | Exclude<Access, 'public' | 'own' | 'scrape'>;
 type Caller = 'bob' | 'anonymous';
 
 /** What an entry is called with: Alice's ids for Bob and the anonymous caller, harmless targets for the admin. */
@@ -193,6 +196,7 @@ const REST: RestEntry[] = [
   { method: 'POST', route: '/api/design/preview', access: 'public', body: () => ({ serviceName: 'matrix-preview', config: PREVIEW_DESIGN }) },
   { method: 'GET', route: '/healthz', access: 'public' },
   { method: 'GET', route: '/livez', access: 'public' },
+  { method: 'GET', route: '/metrics', access: 'scrape' },
   { method: 'POST', route: '/api/logout', access: 'own', fresh: true },
   { method: 'GET', route: '/api/me', access: 'own', own: (b, self) => expect([b.username, b.usage.projects]).toEqual([self.username, self.projects.length]) },
   { method: 'POST', route: '/api/me/password', access: 'own', body: (t) => ({ current_password: t.password, new_password: t.password }) },
@@ -248,7 +252,11 @@ const REST_REFUSAL: Record<Exclude<Outcome, 'ok'>, [number, string]> = {
   unauthenticated: [401, 'Not authenticated'],
 };
 
+/** The scrape token of the matrix's server: /metrics is on in test mode either way, here behind a token. */
+const METRICS_TOKEN = 'access-matrix-scrape-token-0123456789';
+
 function outcomeOf(caller: Caller | 'admin', access: Access): Outcome {
+  if (access === 'scrape') return 'unauthenticated';
   if (access === 'public' || caller === 'admin') return 'ok';
   if (caller === 'anonymous') return 'unauthenticated';
   return access === 'own' ? 'ok' : access;
@@ -414,7 +422,7 @@ for (const backend of await backendsFor('access matrix')) {
       caller === 'anonymous' ? undefined : fresh ? server.login('bob', BOB_PASSWORD) : tokens.bob;
 
     beforeAll(async () => {
-      server = await startTestServer({ backend });
+      server = await startTestServer({ backend, env: { METRICS_TOKEN } });
       tokens = { alice: await server.createUser('alice', ALICE_PASSWORD), bob: await server.createUser('bob', BOB_PASSWORD) };
       await server.createUser('carol');
       // Bob orders first, so a history cursor just above Alice's ids still reaches his project.
@@ -543,6 +551,17 @@ for (const backend of await backendsFor('access matrix')) {
         reached.push(restName(e));
       }
       expect(reached.length).toBe(ADMIN_OPERATIONS.length + REST.filter((x) => x.route.startsWith('/api/admin/')).length);
+    });
+
+    it("the scrape token reaches every scrape entry and an admin's token does not (so the refusals are not vacuous)", async () => {
+      const scrape = REST.filter((x) => x.access === 'scrape');
+      expect(scrape.map(restName)).toEqual(['GET /metrics']);
+      for (const e of scrape) {
+        const t = targetsFor('bob');
+        expect((await server.request(e.method, urlOf(e, t), { token: METRICS_TOKEN })).status, restName(e)).toBe(200);
+        const admin = await server.request(e.method, urlOf(e, t), { token: server.adminToken });
+        expect([admin.status, admin.body], restName(e)).toEqual([401, { detail: 'Not authenticated' }]);
+      }
     });
   });
 }
