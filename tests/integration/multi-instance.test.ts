@@ -182,6 +182,12 @@ describe.skipIf(!runPostgres)('two server processes on one PostgreSQL database',
     }
     const ranBy = countBy(ids, (id) => [...owners.get(id)!][0]);
     expect(Object.keys(ranBy).sort()).toEqual([a.instanceId, b.instanceId].sort());
+    // Each run is counted once, in the metrics of the instance that ran it.
+    for (const instance of [a, b]) {
+      const exposition = (await instance.request('GET', '/metrics')).body as string;
+      const completed = [...exposition.matchAll(/^hcmp_provisions_total\{infra="\w+",status="COMPLETED"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+      expect(completed, `runs counted by ${instance.name}`).toBe(ranBy[instance.instanceId]);
+    }
 
     // Every event of every job on both instances, in order.
     for (const s of streams) {
