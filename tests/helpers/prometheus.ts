@@ -30,6 +30,8 @@ export interface TestPrometheus {
   query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   /** The scrape targets Prometheus has now. */
   targets(): Promise<{ labels: Record<string, string>; health: string; scrapeUrl: string }[]>;
+  /** Points the platform job at H-CMP's address (host:port) and reloads the configuration (SIGHUP). */
+  scrapePlatform(address: string): Promise<void>;
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
@@ -69,7 +71,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'hcmp-prometheus-'));
   const sdFile = join(dir, 'targets.json');
   writeFileSync(sdFile, '[]\n');
-  const configFile = configFor(dir, sdFile, options);
+  let configFile = configFor(dir, sdFile, options);
   const check = spawnSync('promtool', ['check', 'config', configFile], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`promtool check config failed:\n${check.stdout}${check.stderr}`);
   const port = await freePort();
@@ -116,6 +118,18 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     sdFile,
     query: async (promql) => (await api(`/api/v1/query?query=${encodeURIComponent(promql)}`)).result,
     targets: async () => (await api('/api/v1/targets?state=active')).activeTargets,
+    async scrapePlatform(address) {
+      configFile = configFor(dir, sdFile, { ...options, platform: address });
+      const check = spawnSync('promtool', ['check', 'config', configFile], { encoding: 'utf8' });
+      if (check.status !== 0) throw new Error(`promtool check config failed:\n${check.stdout}${check.stderr}`);
+      child?.kill('SIGHUP');
+      for (let i = 0; i < 100; i++) {
+        const jobs = ((await api('/api/v1/targets?state=active')).activeTargets as { labels: Record<string, string> }[]).map((t) => t.labels.job);
+        if (jobs.includes('hcmp')) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`prometheus did not take up the platform job:\n${log.slice(-2000)}`);
+    },
     stop,
     start,
     destroy: async () => {

@@ -2,7 +2,7 @@
  * Monitoring with Debian's real Prometheus and real node exporters on fleet hosts (issue #16):
  *
  * - An order completes → its hosts appear in the file_sd file (PROMETHEUS_SD_FILE) with their
- *   labels → Prometheus scrapes them → my-resources shows the numbers Prometheus answers for the
+ *   labels → Prometheus scrapes them, and H-CMP's own /metrics (which counts the order) → my-resources shows the numbers Prometheus answers for the
  *   same queries; hostSeries / projectSeries chart them; another user's host and project series
  *   are refused (NOT_FOUND), an admin's are not.
  * - A host whose exporter stops: the HostDown rule fires and hostAlerts shows it to the owner only.
@@ -109,6 +109,16 @@ describe.skipIf(!runSuite)('monitoring with a real Prometheus and node exporters
     expect(up.every((s) => s.metric.hcmp_owner === 'carol' && s.metric.hcmp_project === String(projectId))).toBe(true);
     await waitUntil(async () => (await prometheus.query(PROMETHEUS_QUERIES.cpu)).length === 3, 30_000, 'CPU rates for all three');
   }, 120_000);
+
+  it("scrapes H-CMP's own /metrics (up == 1), where the completed order is counted", async () => {
+    await prometheus.scrapePlatform(server.url.replace(/^http:\/\//, ''));
+    await waitUntil(async () => (await prometheus.query('up{job="hcmp"} == 1')).length === 1, 20_000, 'Prometheus scraping H-CMP');
+    await waitUntil(
+      async () => (await prometheus.query('hcmp_provisions_total{job="hcmp",infra="vsphere",status="COMPLETED"}')).map((s) => Number(s.value[1]))[0] === 1,
+      20_000,
+      'the completed order counted in hcmp_provisions_total',
+    );
+  }, 60_000);
 
   it('shows in my-resources the numbers Prometheus answers for the same queries', async () => {
     const rows = (await server.request('GET', '/api/monitoring/my-resources', { token: carol })).body as { ip_address: string; vm_name: string; cpu_usage: number; memory_usage: number; disk_usage: number }[];

@@ -78,6 +78,9 @@ export class ProductServer {
       WORKLOAD_POOL_FILE: options.poolPath,
       CLIENT_DIST: `${options.poolPath}.no-client`,
       HCMP_BENCH_SERVER_DIR: settings.serverDir,
+      // /metrics on, as a deployment scraped by Prometheus runs (without a token it is off in
+      // production, and the per-request timing with it).
+      METRICS_TOKEN: randomBytes(24).toString('hex'),
       ...options.env,
     };
     const nodeFlags = ['--expose-gc'];
