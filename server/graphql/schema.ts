@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { ProjectResolver } from './resolvers/project.resolver.js';
+import { ResourcesResolver } from './resolvers/resources.resolver.js';
 import { ProvisionStatusResolver } from './resolvers/provision-status.resolver.js';
 import { ProjectChangesResolver } from './resolvers/project-changes.resolver.js';
 import { AccountResolver } from './resolvers/account.resolver.js';
@@ -20,7 +21,7 @@ import { WorkloadPoolResolver } from './resolvers/workload-pool.resolver.js';
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, AdminResolver, DesignResolver, MonitoringResolver, PoolAdminResolver, ProjectResolver, ProjectChangesResolver, ProvisionStatusResolver, SettingsResolver, WorkloadPoolResolver],
+    resolvers: [AccountResolver, AdminResolver, DesignResolver, MonitoringResolver, PoolAdminResolver, ProjectResolver, ProjectChangesResolver, ProvisionStatusResolver, ResourcesResolver, SettingsResolver, WorkloadPoolResolver],
     pubSub: createPubSub(),
     validate: false,
     emitSchemaFile: false,

@@ -12,7 +12,6 @@ export function legacyStatus(status: ProjectStatus): 'PENDING' | 'RUNNING' | 'CO
   if (status === 'DELETING') return 'RUNNING';
   return status;
 }
-import type { ResourceRow } from '../services/resources.js';
 
 /** The original's `created_at`: ISO 8601 with microseconds and no zone; always UTC here. */
 export function pythonIsoUtc(date: Date): string {
@@ -29,18 +28,5 @@ export function historyItem(p: Project) {
     created_at: pythonIsoUtc(p.createdAt),
     owner: p.owner,
     details: p.details,
-  };
-}
-
-export function resourceItem(r: ResourceRow) {
-  return {
-    vm_name: r.vmName,
-    ip_address: r.ipAddress,
-    project_name: r.projectName,
-    owner: r.owner,
-    cpu_usage: r.cpuUsage,
-    memory_usage: r.memoryUsage,
-    disk_usage: r.diskUsage,
-    status: r.status,
   };
 }

@@ -9,6 +9,7 @@ import { backendOf, type Orm } from '../db/orm.js';
 import { deferSql, sql, SqlTransaction, transaction, type SqlTarget } from '../db/sql.js';
 import { LIVE_STATUSES, PORTAL_USAGE_OWNER, Project, ProvisionEvent, type ProjectResources, type ProjectStatus } from '../entities/index.js';
 import { readProject } from './project-rows.js';
+import { resourceEntries } from './resources.js';
 import type { ProjectChangeRecord, ProjectEventRecord } from './event-bus.js';
 import type { EventFeed, FeedMessage } from './event-feed.js';
 import { QuotaExceededError, type UsageGuard, type UsageTotals } from './quotas.js';
@@ -135,6 +136,9 @@ function mutableColumns(p: Project): unknown[] {
   ];
 }
 
+/** What a project's rows in project_resources derive from (compared before and after a transaction). */
+const resourcesKey = (p: Project): string | null => (p.assignedIp != null && p.details.resources ? `${p.assignedIp}\n${JSON.stringify(p.details.resources)}` : null);
+
 const sameColumns = (a: unknown[], b: unknown[]) => a.every((v, i) => (v instanceof Date ? v.getTime() === (b[i] as Date).getTime() : v === b[i]));
 
 /**
@@ -146,7 +150,7 @@ export class JournalTx {
   private readonly touched = new Map<number, { project: Project; events: ProjectEventRecord[] }>();
   private readonly removed: Project[] = [];
   /** Every project loaded or created here, with its columns as they were then (written back if changed). */
-  private readonly loaded = new Map<number, { project: Project; before: unknown[] }>();
+  private readonly loaded = new Map<number, { project: Project; before: unknown[]; resourcesBefore: string | null }>();
   /** Whether each project counted as live when this transaction first touched it. */
   private readonly liveBefore = new Map<number, boolean>();
   private readonly guards: UsageGuard[] = [];
@@ -172,7 +176,7 @@ export class JournalTx {
     const known = this.loaded.get(projectId);
     if (known) return known.project;
     const project = await readProject(this.db, projectId, this.postgres);
-    if (project) this.loaded.set(projectId, { project, before: mutableColumns(project) });
+    if (project) this.loaded.set(projectId, { project, before: mutableColumns(project), resourcesBefore: resourcesKey(project) });
     return project;
   }
 
@@ -213,7 +217,7 @@ export class JournalTx {
       : Number((await sql(this.db, insert, values, 'run')).insertId);
     if (!Number.isSafeInteger(project.id) || project.id <= 0) throw new Error(`the new project got no id (${project.id})`);
     for (const event of events) event.projectId = project.id;
-    this.loaded.set(project.id, { project, before: mutableColumns(project) });
+    this.loaded.set(project.id, { project, before: mutableColumns(project), resourcesBefore: null });
     // Never live before this transaction; counted in the usage totals if it is live now.
     this.liveBefore.set(project.id, false);
     this.touched.set(project.id, { project, events });
@@ -270,6 +274,7 @@ export class JournalTx {
     this.loaded.delete(project.id);
     await this.execute('delete from provision_events where project_id = ?', [project.id], 'run');
     await this.execute('delete from idempotency_keys where project_id = ?', [project.id], 'run');
+    await this.execute('delete from project_resources where project_id = ?', [project.id], 'run');
     await this.execute('delete from projects where id = ?', [project.id], 'run');
     this.removed.push(project);
   }
@@ -346,11 +351,28 @@ export class JournalTx {
     for (const guard of this.guards) guard.check(totalsOf(rows));
   }
 
+  /**
+   * Replaces the project's rows in project_resources (the monitoring lists) with the ones its
+   * resources give now, with the COMMIT: the rows always agree with `assigned_ip` and
+   * `details.resources` (a run's resources, a retry clearing them).
+   */
+  private async writeResourceRows(project: Project): Promise<void> {
+    await deferSql(this.db, 'delete from project_resources where project_id = ?', [project.id]);
+    const entries = resourceEntries(project.assignedIp, project.details.resources);
+    if (!entries.length) return;
+    await deferSql(
+      this.db,
+      `insert into project_resources (project_id, ord, kind, vm_name, address) values ${entries.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      entries.flatMap((e) => [project.id, e.ord, e.kind, e.vmName, e.address]),
+    );
+  }
+
   /** Writes what changed and returns what listeners must be told ({@link settleUsage} comes after). */
   async finish(): Promise<FeedMessage[]> {
-    for (const { project, before } of this.loaded.values()) {
+    for (const { project, before, resourcesBefore } of this.loaded.values()) {
       const now = mutableColumns(project);
       if (sameColumns(now, before)) continue;
+      if (resourcesKey(project) !== resourcesBefore) await this.writeResourceRows(project);
       await deferSql(
         this.db,
         `update projects set status = ?, assigned_ip = ?, details = ?, last_seq = ?, updated_at = ?, completed_steps = ?,

@@ -130,8 +130,8 @@ describe.skipIf(!browserAvailable('console history'))('console provisioning hist
     const victim = await order(daveToken, 'dave-to-delete', 'vsphere');
     await waitForFinalStatus(harness.server, victim, daveToken);
     const held = async () => {
-      const res = await harness.server.gql('{ resources { kind projectId } }', {}, daveToken);
-      return (res.data.resources as any[]).filter((r) => r.kind === 'host' && r.projectId === victim).length;
+      const res = await harness.server.gql('{ resources(first: 500, kind: host) { nodes { kind projectId } } }', {}, daveToken);
+      return (res.data.resources.nodes as any[]).filter((r) => r.kind === 'host' && r.projectId === victim).length;
     };
     expect(await held()).toBeGreaterThan(0);
 

@@ -139,8 +139,8 @@ describe.skipIf(!browserAvailable('console journey'))('the console journey of is
     await shot('journey-10-run-success');
 
     // 6. View Dashboard → /monitoring lists the hosts the run took.
-    const held = await harness.server.gql<{ resources: { kind: string; ipAddress: string; projectId: number | null }[] }>('{ resources { kind ipAddress projectId } }', {}, userToken);
-    const hostIps = held.data!.resources.filter((r) => r.kind === 'host' && r.projectId === projectId).map((r) => r.ipAddress);
+    const held = await harness.server.gql<{ resources: { nodes: { kind: string; ipAddress: string; projectId: number | null }[] } }>('{ resources(first: 500, kind: host) { nodes { kind ipAddress projectId } } }', {}, userToken);
+    const hostIps = held.data!.resources.nodes.filter((r) => r.kind === 'host' && r.projectId === projectId).map((r) => r.ipAddress);
     expect(hostIps).toHaveLength(3);
     await page.getByTestId('view-dashboard').click();
     await page.waitForURL('**/monitoring');
@@ -196,8 +196,8 @@ describe.skipIf(!browserAvailable('console journey'))('the console journey of is
     // Its hosts went back to the pool.
     await waitFor(
       async () => {
-        const res = await harness.server.gql<{ resources: { projectId: number | null }[] }>('{ resources { projectId } }', {}, userToken);
-        return !res.data!.resources.some((r) => r.projectId === projectId);
+        const res = await harness.server.gql<{ resources: { totalCount: number } }>('query($id: Int) { resources(first: 1, projectId: $id) { totalCount } }', { id: projectId }, userToken);
+        return res.data!.resources.totalCount === 0;
       },
       15_000,
       'hosts to return to the pool',

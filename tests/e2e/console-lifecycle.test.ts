@@ -41,8 +41,8 @@ describe.skipIf(!browserAvailable('console lifecycle'))('cancel, retry and a sho
 
   /** Hosts of the pool held by the project. */
   async function hostsOf(projectId: number): Promise<number> {
-    const res = await harness.server.gql<{ resources: { kind: string; projectId: number | null }[] }>('{ resources { kind projectId } }', {}, lenaToken);
-    return res.data!.resources.filter((r) => r.kind === 'host' && r.projectId === projectId).length;
+    const res = await harness.server.gql<{ resources: { nodes: { kind: string; projectId: number | null }[] } }>('{ resources(first: 500, kind: host) { nodes { kind projectId } } }', {}, lenaToken);
+    return res.data!.resources.nodes.filter((r) => r.kind === 'host' && r.projectId === projectId).length;
   }
 
   async function projectOf(id: number): Promise<{ status: string; attempt: number; lastSeq: number; pendingAction: string | null }> {

@@ -130,6 +130,18 @@ const GRAPHQL: GqlEntry[] = [
     doc: `query($after: String) { history(first: 50, after: $after) { nodes { ${PROJECT} } edges { cursor } pageInfo { endCursor hasNextPage } } }`,
     own: (d, self) => myProjects(d.history.nodes, self),
   },
+  {
+    op: 'Query', field: 'hostAlerts', access: 'own', doc: '{ hostAlerts { name severity hostId vmName ipAddress projectId activeAt summary } }',
+    own: (d) => expect(d.hostAlerts).toEqual([]),
+  },
+  {
+    op: 'Query', field: 'hostSeries', access: 'notFound', vars: poolHostId,
+    doc: 'query($id: Int!) { hostSeries(hostId: $id, window: H1) { hostId vmName ipAddress projectId window stepSeconds available reason cpu { at value } networkIn { at value } } }',
+  },
+  {
+    op: 'Query', field: 'projectSeries', access: 'notFound', vars: projectId,
+    doc: 'query($id: Int!) { projectSeries(projectId: $id, window: H6) { hostId vmName ipAddress available reason memory { at value } load1 { at value } } }',
+  },
   { op: 'Query', field: 'me', access: 'own', doc: `{ me { ${USER} } }`, own: (d, self) => expect(d.me.username).toBe(self.username) },
   { op: 'Query', field: 'monitoringStatus', access: 'own', doc: '{ monitoringStatus { metricsConfigured metricsReachable lastError } }', own: (d) => expect(d.monitoringStatus).toEqual({ metricsConfigured: false, metricsReachable: null, lastError: null }) },
   { op: 'Query', field: 'myQuota', access: 'own', doc: `{ myQuota { limit { hosts vcpu memoryGb diskGb } used { ${USAGE} } } }`, own: (d, self) => expect(d.myQuota.used.liveProjects).toBe(self.projects.length) },
@@ -141,7 +153,22 @@ const GRAPHQL: GqlEntry[] = [
   { op: 'Query', field: 'project', access: 'notFound', doc: `query($id: Int!) { project(id: $id) { ${PROJECT} } }`, vars: projectId },
   { op: 'Query', field: 'projectEvents', access: 'notFound', doc: `query($id: Int!) { projectEvents(projectId: $id, afterSeq: 0, limit: 200) { lastSeq hasMore events { ${EVENT} } } }`, vars: projectId },
   { op: 'Query', field: 'publicSettings', access: 'public', doc: '{ publicSettings { siteName systemNotice maintenanceMode infrastructures database { backend fellBack } } }' },
-  { op: 'Query', field: 'resources', access: 'own', doc: `{ resources { ${ROW} } }`, own: (d, self) => onlyMine(d.resources, self) },
+  {
+    // Bob's own rows; asked for Alice's (her name, her project, a cursor and a search on her project's name) he gets none.
+    op: 'Query', field: 'resources', access: 'own', vars: (t) => ({ u: t.user, id: t.project }),
+    doc: `query($u: String, $id: Int) { mine: resources(first: 100) { totalCount nodes { ${ROW} } edges { cursor } pageInfo { hasNextPage endCursor } }
+      theirs: resources(first: 20, owner: $u) { totalCount nodes { ${ROW} } } project: resources(first: 20, projectId: $id) { totalCount nodes { ${ROW} } } }`,
+    own: (d, self) => {
+      onlyMine(d.mine.nodes, self);
+      expect(d.mine.totalCount).toBe(d.mine.nodes.length);
+      expect([d.theirs, d.project]).toEqual([{ totalCount: 0, nodes: [] }, { totalCount: 0, nodes: [] }]);
+    },
+  },
+  {
+    op: 'Query', field: 'resourceSummary', access: 'own',
+    doc: '{ resourceSummary { hostsByInfra { infra total available provisioning assigned drained } hosts projects runningProjects derivedRows rows metrics { measuredHosts } } }',
+    own: (d, self) => expect(d.resourceSummary).toMatchObject({ projects: self.projects.length, runningProjects: self.projects.length, metrics: null }),
+  },
   { op: 'Query', field: 'templates', access: 'public', doc: '{ templates { name label hostCount roles } }' },
   { op: 'Query', field: 'users', access: 'admin', doc: `{ users(status: approved) { ${USER} } }` },
   { op: 'Mutation', field: 'cancelProvision', access: 'notFound', doc: `mutation($id: Int!) { cancelProvision(id: $id) { ${PROJECT} } }`, vars: projectId },
@@ -372,7 +399,7 @@ for (const backend of await backendsFor('access matrix')) {
       for (const id of aliceIds) {
         projects.push(await gqlAs(tokens.alice, `query($id: Int!) { project(id: $id) { ${PROJECT} } projectEvents(projectId: $id, limit: 200) { lastSeq hasMore events { ${EVENT} } } }`, { id }));
       }
-      const portal = await gqlAs(admin, `{ users { ${USER} } adminSettings { ${SETTINGS} } history(first: 100) { nodes { id owner status serviceName assignedIp } } resources { ${ROW} } }`);
+      const portal = await gqlAs(admin, `{ users { ${USER} } adminSettings { ${SETTINGS} } history(first: 100) { nodes { id owner status serviceName assignedIp } } resources(first: 200) { totalCount nodes { ${ROW} } } }`);
       // every pool host's state, a page per infrastructure (within the complexity limit)
       const poolHosts = [];
       for (const infra of ['aws', 'vsphere']) {
@@ -382,8 +409,8 @@ for (const backend of await backendsFor('access matrix')) {
         history: await get('/api/history', tokens.alice),
         myResources: await get('/api/monitoring/my-resources', tokens.alice),
         projects,
-        own: await gqlAs(tokens.alice, `{ history(first: 50) { edges { cursor node { id } } } me { ${USER} } myQuota { limit { hosts vcpu memoryGb diskGb } used { ${USAGE} } } resources { ${ROW} } }`),
-        heldHosts: portal.resources.filter((r: any) => r.kind === 'host' && r.owner === 'alice'),
+        own: await gqlAs(tokens.alice, `{ history(first: 50) { edges { cursor node { id } } } me { ${USER} } myQuota { limit { hosts vcpu memoryGb diskGb } used { ${USAGE} } } resources(first: 200) { totalCount nodes { ${ROW} } } resourceSummary { hosts projects derivedRows rows } }`),
+        heldHosts: portal.resources.nodes.filter((r: any) => r.kind === 'host' && r.owner === 'alice'),
         account: portal.users.find((u: any) => u.username === 'alice'),
         canSignIn: await server.login('alice', ALICE_PASSWORD).then(() => true, () => false),
         portal: { ...portal, poolHosts, users: portal.users.filter((u: any) => ['admin', 'alice', 'bob', 'carol'].includes(u.username)) },

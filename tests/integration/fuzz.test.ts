@@ -165,7 +165,7 @@ const VALID_DOCUMENTS = [
   'mutation($input: ProvisionInput!) { provision(input: $input) { id status serviceName } }',
   'mutation { login(username: "nobody", password: "wrong-password") { accessToken user { username } } }',
   'mutation($input: SignupInput!) { signup(input: $input) { username status } }',
-  '{ me { username role quota { hosts vcpu } } myQuota { limit { hosts } used { usedHosts } } resources { kind projectId } }',
+  '{ me { username role quota { hosts vcpu } } myQuota { limit { hosts } used { usedHosts } } resources(first: 5) { totalCount nodes { kind projectId } } }',
   '{ catalog { templates { name hostCount roles } packages regions } templates { name } }',
 ];
 

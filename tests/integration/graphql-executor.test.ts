@@ -84,6 +84,12 @@ describe('compiled GraphQL execution answers exactly as graphql-js', () => {
     ['HistoryPage', { first: 5, status: 'COMPLETED', infra: 'vsphere' }, 'admin'],
     ['HistoryProject', {}, 'user'],
     ['MonitoringResources', undefined, 'user'],
+    ['MonitoringResources', { first: 3, kind: ['host', 'ssh'], search: '.', status: 'Running' }, 'admin'],
+    ['ResourceSummary', undefined, 'user'],
+    ['ResourceSummary', undefined, 'admin'],
+    ['HostAlerts', undefined, 'user'],
+    ['HostSeries', { window: 'H6' }, 'user'],
+    ['ProjectSeries', { window: 'H24' }, 'user'],
     ['MonitoringRuns', { first: 5 }, 'user'],
     ['WorkloadPool', undefined, 'admin'],
     ['PoolHosts', { first: 10 }, 'admin'],
@@ -95,7 +101,14 @@ describe('compiled GraphQL execution answers exactly as graphql-js', () => {
   ];
   for (const [name, variables, who] of readOnly) {
     it(`the console's ${name} ${variables ? JSON.stringify(variables) : ''}`, async () => {
-      const vars = name === 'HistoryProject' ? { id: projectId } : variables;
+      const vars =
+        name === 'HistoryProject'
+          ? { id: projectId }
+          : name === 'ProjectSeries'
+            ? { ...variables, projectId }
+            : name === 'HostSeries'
+              ? { ...variables, hostId: (await server.gql('query($id: Int) { resources(projectId: $id, kind: host) { nodes { hostId } } }', { id: projectId }, user)).data.resources.nodes[0].hostId }
+              : variables;
       const { answer, compiled } = await same(operations.get(name)!, vars, who === 'admin' ? server.adminToken : user);
       expect(answer.status).toBe(200);
       expect((answer.body as { errors?: unknown }).errors).toBeUndefined();

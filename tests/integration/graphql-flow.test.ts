@@ -126,7 +126,7 @@ for (const backend of await backendsFor('GraphQL flow')) {
 
     it('ends a failing run in FAILED with the error and returns the hosts', async () => {
       const hostsHeld = async () =>
-        (await server.gql(`{ resources { kind status projectName } }`, {}, server.adminToken)).data.resources.filter(
+        (await server.gql(`{ resources(first: 500, kind: host) { nodes { kind status projectName } } }`, {}, server.adminToken)).data.resources.nodes.filter(
           (r: any) => r.kind === 'host' && r.status !== 'Available',
         ).length;
       const heldBefore = await hostsHeld();

@@ -82,15 +82,15 @@ for (const backend of await backendsFor('metrics')) {
       for (const r of derived) expect([r.cpu_usage, r.memory_usage, r.disk_usage]).toEqual([0, 0, 0]);
       expect(rest.some((r) => r.ip_address === '10.250.250.250')).toBe(false);
 
-      const gql = await server.gql(`{ resources { ${ROW} } }`, {}, token);
+      const gql = await server.gql(`{ resources { nodes { ${ROW} } } }`, {}, token);
       expect(gql.errors).toBeUndefined();
-      const hosts = (gql.data.resources as any[]).filter((r) => r.kind === 'host');
+      const hosts = (gql.data.resources.nodes as any[]).filter((r) => r.kind === 'host');
       expect(hosts.map((h) => [h.ipAddress, h.cpuUsage, h.memoryUsage, h.diskUsage, h.hasMetrics])).toEqual([
         [first, 42.4, 61, 13, true],
         [second, 7, 33.3, 80, true],
         [silent, 0, 0, 0, false],
       ]);
-      for (const r of (gql.data.resources as any[]).filter((x) => !hosts.includes(x))) expect(r.hasMetrics).toBe(false);
+      for (const r of (gql.data.resources.nodes as any[]).filter((x) => !hosts.includes(x))) expect(r.hasMetrics).toBe(false);
 
       const status = await server.gql(STATUS, {}, token);
       expect(status.data.monitoringStatus).toEqual({ metricsConfigured: true, metricsReachable: true, lastError: null });
@@ -118,10 +118,10 @@ for (const backend of await backendsFor('metrics')) {
     it('answers with 0s and reports unreachable when nothing listens at PROMETHEUS_URL', async () => {
       const server = await start({ PROMETHEUS_URL: `http://127.0.0.1:${await closedPort()}` });
       const { token, ips } = await carolWithProject(server);
-      const { value: gql, ms } = await timed(() => server.gql(`{ resources { ${ROW} } }`, {}, token));
+      const { value: gql, ms } = await timed(() => server.gql(`{ resources { nodes { ${ROW} } } }`, {}, token));
       expect(ms).toBeLessThan(3_500);
       expect(gql.errors).toBeUndefined();
-      for (const ip of ips) expect(gql.data.resources.find((r: any) => r.ipAddress === ip)).toMatchObject({ cpuUsage: 0, hasMetrics: false });
+      for (const ip of ips) expect(gql.data.resources.nodes.find((r: any) => r.ipAddress === ip)).toMatchObject({ cpuUsage: 0, hasMetrics: false });
       const status = await server.gql(STATUS, {}, token);
       expect(status.data.monitoringStatus.metricsReachable).toBe(false);
       expect(status.data.monitoringStatus.lastError).toBeTruthy();

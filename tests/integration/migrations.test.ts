@@ -25,6 +25,7 @@ const ORIGINAL_COLUMNS: Record<string, string[]> = {
   runner_instances: ['id', 'hostname', 'pid', 'started_at', 'heartbeat_at'],
   idempotency_keys: ['id', 'owner', 'key', 'request_hash', 'project_id', 'created_at'],
   usage_totals: ['owner', 'live_projects', 'hosts', 'vcpu', 'memory_gb', 'disk_gb'],
+  project_resources: ['project_id', 'ord', 'kind', 'vm_name', 'address'],
 };
 
 /** A CREATE TABLE with its column and constraint list sorted: ALTER … ADD COLUMN appends, so order is not drift. */

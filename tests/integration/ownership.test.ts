@@ -84,9 +84,9 @@ for (const backend of await backendsFor('ownership')) {
       expect(aliceRows.filter((r) => /^(EC2|WKLD)-/.test(r.vm_name)).length).toBe(5);
       expect(aliceRows.length).toBe(5 + (3 + 3) + (3 + 2));
       expect(aliceRows.every((r) => r.owner === 'alice' && ['alice-rest', 'alice-gql'].includes(r.project_name))).toBe(true);
-      const nodes = await server.gql(`{ history { nodes { id owner } } resources { owner projectId } }`, {}, alice);
+      const nodes = await server.gql(`{ history { nodes { id owner } } resources(first: 200) { nodes { owner projectId } } }`, {}, alice);
       expect(nodes.data.history.nodes).toEqual([{ id: aliceGql, owner: 'alice' }, { id: aliceRest, owner: 'alice' }]);
-      expect(nodes.data.resources.every((r: any) => r.owner === 'alice' && aliceIds.includes(r.projectId))).toBe(true);
+      expect(nodes.data.resources.nodes.every((r: any) => r.owner === 'alice' && aliceIds.includes(r.projectId))).toBe(true);
       const bobs = await server.gql(`query($id: Int!) { project(id: $id) { id } }`, { id: bobId }, alice);
       expect(codes(bobs)).toEqual(['NOT_FOUND']);
     });
@@ -126,12 +126,13 @@ for (const backend of await backendsFor('ownership')) {
         expect(events.data ?? null).toBeNull();
         expect(codes(events)).toEqual(['NOT_FOUND']);
       }
-      const lists = await server.gql(`{ history(first: 500) { nodes { id } edges { node { id } } } resources { projectId projectName owner ipAddress } }`, {}, bob);
+      const lists = await server.gql(`{ history(first: 500) { nodes { id } edges { node { id } } } resources(first: 100) { totalCount nodes { projectId projectName owner ipAddress } } }`, {}, bob);
       expect(lists.errors).toBeUndefined();
       expect(lists.data.history.nodes).toEqual([{ id: bobId }]);
       expect(lists.data.history.edges).toEqual([{ node: { id: bobId } }]);
-      expect(lists.data.resources.length).toBeGreaterThan(0);
-      expect(lists.data.resources.every((r: any) => r.projectId === bobId && r.owner === 'bob')).toBe(true);
+      expect(lists.data.resources.nodes.length).toBeGreaterThan(0);
+      expect(lists.data.resources.totalCount).toBe(lists.data.resources.nodes.length);
+      expect(lists.data.resources.nodes.every((r: any) => r.projectId === bobId && r.owner === 'bob')).toBe(true);
       const completed = await server.gql(`{ history(status: COMPLETED, infra: aws) { nodes { id } } }`, {}, bob);
       expect(completed.data.history.nodes).toEqual([]);
     });

@@ -334,7 +334,7 @@ for (const backend of await backendsFor('secrets at rest')) {
         ADMIN_SETTINGS,
         `{ publicSettings { siteName systemNotice maintenanceMode infrastructures database { backend fellBack } } }`,
         `{ history(first: 100) { nodes { id serviceName status logs details config errorMessage assignedIp resources { webUrl albIp dbVip } } } }`,
-        `{ resources { kind vmName ipAddress owner projectName status } }`,
+        `{ resources(first: 200) { totalCount nodes { kind vmName ipAddress owner projectName status } } resourceSummary { hosts rows } }`,
         `{ auditLog(first: 200) { entries { id at actor action target ip result detail } hasMore } }`,
         `{ users { username role status quota { hosts vcpu } } }`,
         `{ adminStats { totalProjects liveProjects usedVcpu } }`,

@@ -1,39 +1,46 @@
 /**
- * The monitoring page's data: the caller's resources and the metrics status, polled every
- * ~10 s into a rolling chart series; the latest runs (history) with their stored log lines,
- * RUNNING ones followed live through `provisionStatus`.
+ * The monitoring page's figures and feeds: the metrics status, the summary of the caller's
+ * resources (counted by the server), the alerts Prometheus reports firing on the caller's
+ * hosts — asked again every 15 s while the page is visible — and the latest runs (history)
+ * with their stored log lines, RUNNING ones followed live through `provisionStatus`. The rows
+ * themselves are paged by useResourceList.
  */
 import type { Client } from 'graphql-ws/client';
 import { computed, onScopeDispose, ref, shallowRef } from 'vue';
 import { api } from '../graphql/api';
 import type { ApiError } from '../graphql/client';
 import {
-  MonitoringResourcesDocument,
+  HostAlertsDocument,
   MonitoringRunsDocument,
   MonitoringStatusDocument,
   ProvisionStatusDocument,
-  type MonitoringResourcesQuery,
+  ResourceSummaryDocument,
+  type HostAlertsQuery,
   type MonitoringRunsQuery,
   type MonitoringStatusQuery,
+  type ResourceSummaryQuery,
 } from '../graphql/generated/operations';
 import { createSubscriptionClient, subscribe } from '../graphql/subscriptions';
 import { isFinalEvent } from '../utils/project-status';
-import { averages, deriveAlarms, newestFirst, pushPoint, type ChartPoint, type LogLine } from '../utils/monitoring';
+import { deriveAlarms, newestFirst, type LogLine } from '../utils/monitoring';
 import { toApiError } from './useGraphQL';
+import { useVisibleInterval } from './useVisibleInterval';
 
-export const POLL_MS = 10_000;
+export const POLL_MS = 15_000;
 export const RECENT_RUNS = 5;
 
 type Run = MonitoringRunsQuery['history']['nodes'][number];
 export type MonitoringStatus = MonitoringStatusQuery['monitoringStatus'];
+export type ResourceSummary = ResourceSummaryQuery['resourceSummary'];
+export type HostAlert = HostAlertsQuery['hostAlerts'][number];
 
 let sharedClient: Client | null = null;
 
 export function useMonitoring(options: { pollMs?: number } = {}) {
-  const rows = shallowRef<MonitoringResourcesQuery['resources']>([]);
   const status = shallowRef<MonitoringStatus | null>(null);
+  const summary = shallowRef<ResourceSummary | null>(null);
+  const hostAlerts = shallowRef<HostAlert[]>([]);
   const runs = shallowRef<Run[]>([]);
-  const series = shallowRef<ChartPoint[]>([]);
   const liveLines = shallowRef<LogLine[]>([]);
   const following = ref(new Set<number>());
   const error = shallowRef<ApiError | null>(null);
@@ -41,12 +48,10 @@ export function useMonitoring(options: { pollMs?: number } = {}) {
   const updatedAt = ref<Date | null>(null);
 
   const unsubscribers = new Map<number, () => void>();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let disposed = false;
 
-  const average = computed(() => averages(rows.value));
   const alarms = computed(() =>
-    deriveAlarms(runs.value, rows.value, { configured: status.value?.metricsConfigured ?? false, reachable: status.value?.metricsReachable ?? null }),
+    deriveAlarms(runs.value, summary.value?.metrics?.silentHosts ?? [], { configured: status.value?.metricsConfigured ?? false, reachable: status.value?.metricsReachable ?? null }, hostAlerts.value),
   );
   const storedLines = computed<LogLine[]>(() =>
     runs.value.flatMap((run) => run.logs.map((text, i) => ({ key: `${run.id}-s${i}`, projectId: run.id, serviceName: run.serviceName, seq: i, text }))),
@@ -55,12 +60,11 @@ export function useMonitoring(options: { pollMs?: number } = {}) {
 
   async function poll(): Promise<void> {
     try {
-      const [resources, monitoring] = await Promise.all([api.request(MonitoringResourcesDocument, {}), api.request(MonitoringStatusDocument, {})]);
+      const [monitoring, counts, alerts] = await Promise.all([api.request(MonitoringStatusDocument, {}), api.request(ResourceSummaryDocument, {}), api.request(HostAlertsDocument, {})]);
       if (disposed) return;
-      rows.value = resources.resources;
       status.value = monitoring.monitoringStatus;
-      const avg = averages(resources.resources);
-      if (avg) series.value = pushPoint(series.value, { at: Date.now(), cpu: avg.cpu, memory: avg.memory });
+      summary.value = counts.resourceSummary;
+      hostAlerts.value = alerts.hostAlerts;
       updatedAt.value = new Date();
       error.value = null;
     } catch (err) {
@@ -110,29 +114,20 @@ export function useMonitoring(options: { pollMs?: number } = {}) {
     unsubscribers.set(run.id, unsubscribe);
   }
 
-  function schedule(): void {
-    timer = setTimeout(async () => {
-      await poll();
-      if (!disposed) schedule();
-    }, options.pollMs ?? POLL_MS);
-  }
-
   async function refresh(): Promise<void> {
     loading.value = true;
     await Promise.all([poll(), loadRuns()]);
     loading.value = false;
   }
 
-  void refresh().then(() => {
-    if (!disposed) schedule();
-  });
+  void refresh();
+  useVisibleInterval(poll, options.pollMs ?? POLL_MS);
 
   onScopeDispose(() => {
     disposed = true;
-    clearTimeout(timer);
     for (const unsubscribe of unsubscribers.values()) unsubscribe();
     unsubscribers.clear();
   });
 
-  return { rows, status, runs, series, average, alarms, logLines, following, error, loading, updatedAt, refresh };
+  return { status, summary, hostAlerts, runs, alarms, logLines, following, error, loading, updatedAt, refresh };
 }

@@ -1,14 +1,11 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { MAX_EVENTS_PAGE } from '../../services/projects.js';
-import { listResources } from '../../services/resources.js';
 import { pagedComplexity } from '../limits.js';
 import type { GraphQLContext } from '../context.js';
 import { InfraTypeEnum, ProjectStatusEnum } from '../types/enums.js';
 import { ProvisionInput } from '../types/inputs.js';
 import { ProjectConnectionType, ProjectType, toProjectConnection, toProjectType } from '../types/project.type.js';
 import { ProvisionEventPageType, toEventType } from '../types/provision-event.type.js';
-import { ResourceRowType } from '../types/resource.type.js';
-import type { ResourceKindEnum } from '../types/enums.js';
 
 @Resolver()
 export class ProjectResolver {
@@ -48,12 +45,6 @@ export class ProjectResolver {
       lastSeq: page.length ? page[page.length - 1].seq : afterSeq,
       hasMore: events.length > page.length,
     };
-  }
-
-  @Query(() => [ResourceRowType], { description: 'My resources: held pool hosts, then ALB/Web/DB/SSH rows per project' })
-  async resources(@Ctx() { em, caller, services }: GraphQLContext): Promise<ResourceRowType[]> {
-    const rows = await listResources(em, caller, services.metrics);
-    return rows.map((r) => ({ ...r, kind: r.kind as ResourceKindEnum }));
   }
 
   @Mutation(() => ProjectType, {

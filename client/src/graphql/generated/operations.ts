@@ -45,6 +45,12 @@ export type InfraType =
   | 'aws'
   | 'vsphere';
 
+/** How far back a chart looks: 1 hour (a point every 15 s), 6 hours (90 s) or 24 hours (6 min) */
+export type MetricsWindow =
+  | 'H1'
+  | 'H6'
+  | 'H24';
+
 /** A host to add to the workload pool */
 export type PoolHostInput = {
   infra: InfraType;
@@ -232,6 +238,19 @@ export type HistoryProjectQueryVariables = Exact<{
 
 export type HistoryProjectQuery = { project: { id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, templateType: string, owner: string, infra: InfraType, config: Record<string, unknown>, details: Record<string, unknown>, lastSeq: number, attempt: number, pendingAction: string | null, createdAt: string, updatedAt: string, logs: Array<string>, errorMessage: string | null, resources: { albIp: string, webUrl: string, dbVip: string, sshTargets: Array<{ host: string, port: number, user: string }> } | null } };
 
+export type HostAlertsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type HostAlertsQuery = { hostAlerts: Array<{ name: string, severity: string, hostId: number, vmName: string, ipAddress: string, projectId: number | null, activeAt: string | null, summary: string }> };
+
+export type HostSeriesQueryVariables = Exact<{
+  hostId: number;
+  window?: MetricsWindow | null | undefined;
+}>;
+
+
+export type HostSeriesQuery = { hostSeries: { hostId: number, vmName: string, ipAddress: string, projectId: number | null, window: MetricsWindow, stepSeconds: number, available: boolean, reason: string | null, cpu: Array<{ at: string, value: number | null }>, memory: Array<{ at: string, value: number | null }>, disk: Array<{ at: string, value: number | null }>, networkIn: Array<{ at: string, value: number | null }>, networkOut: Array<{ at: string, value: number | null }>, load1: Array<{ at: string, value: number | null }> } };
+
 export type LoginMutationVariables = Exact<{
   username: string;
   password: string;
@@ -250,10 +269,19 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type MeQuery = { me: { id: number, username: string, fullName: string | null, role: UserRole, status: UserStatus } };
 
-export type MonitoringResourcesQueryVariables = Exact<{ [key: string]: never; }>;
+export type MonitoringResourcesQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  infra?: InfraType | null | undefined;
+  status?: string | null | undefined;
+  projectId?: number | null | undefined;
+  owner?: string | null | undefined;
+  search?: string | null | undefined;
+  kind?: Array<ResourceKind> | ResourceKind | null | undefined;
+}>;
 
 
-export type MonitoringResourcesQuery = { resources: Array<{ kind: ResourceKind, vmName: string, ipAddress: string, projectId: number | null, projectName: string, status: string, cpuUsage: number, memoryUsage: number, diskUsage: number, hasMetrics: boolean }> };
+export type MonitoringResourcesQuery = { resources: { totalCount: number, nodes: Array<{ kind: ResourceKind, hostId: number | null, vmName: string, ipAddress: string, infra: InfraType, projectId: number | null, projectName: string, owner: string, status: string, cpuUsage: number, memoryUsage: number, diskUsage: number, hasMetrics: boolean, networkIn: number | null, networkOut: number | null, load1: number | null, uptimeSeconds: number | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type MonitoringRunsQueryVariables = Exact<{
   first: number;
@@ -282,6 +310,14 @@ export type ProjectChangesSubscriptionVariables = Exact<{ [key: string]: never; 
 
 
 export type ProjectChangesSubscription = { projectChanges: { id: number, serviceName: string, status: ProjectStatus, assignedIp: string | null, owner: string, infra: InfraType, lastSeq: number, updatedAt: string, deleted: boolean } };
+
+export type ProjectSeriesQueryVariables = Exact<{
+  projectId: number;
+  window?: MetricsWindow | null | undefined;
+}>;
+
+
+export type ProjectSeriesQuery = { projectSeries: Array<{ hostId: number, vmName: string, ipAddress: string, projectId: number | null, window: MetricsWindow, stepSeconds: number, available: boolean, reason: string | null, cpu: Array<{ at: string, value: number | null }>, memory: Array<{ at: string, value: number | null }>, disk: Array<{ at: string, value: number | null }>, networkIn: Array<{ at: string, value: number | null }>, networkOut: Array<{ at: string, value: number | null }>, load1: Array<{ at: string, value: number | null }> }> };
 
 export type ProvisionStatusSubscriptionVariables = Exact<{
   projectId: number;
@@ -332,6 +368,11 @@ export type ResetUserPasswordMutationVariables = Exact<{
 
 
 export type ResetUserPasswordMutation = { resetUserPassword: { username: string } };
+
+export type ResourceSummaryQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ResourceSummaryQuery = { resourceSummary: { hosts: number, projects: number, runningProjects: number, derivedRows: number, rows: number, hostsByInfra: Array<{ infra: InfraType, total: number, available: number, provisioning: number, assigned: number, drained: number }>, metrics: { measuredHosts: number, cpu: number | null, memory: number | null, disk: number | null, silentHostCount: number, silentHosts: Array<{ hostId: number | null, vmName: string, ipAddress: string, projectName: string }> } | null } };
 
 export type RetryProvisionMutationVariables = Exact<{
   id: number;
@@ -761,6 +802,58 @@ export const HistoryProjectDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<HistoryProjectQuery, HistoryProjectQueryVariables>;
+export const HostAlertsDocument = new TypedDocumentString(`
+    query HostAlerts {
+  hostAlerts {
+    name
+    severity
+    hostId
+    vmName
+    ipAddress
+    projectId
+    activeAt
+    summary
+  }
+}
+    `) as unknown as TypedDocumentString<HostAlertsQuery, HostAlertsQueryVariables>;
+export const HostSeriesDocument = new TypedDocumentString(`
+    query HostSeries($hostId: Int!, $window: MetricsWindow) {
+  hostSeries(hostId: $hostId, window: $window) {
+    hostId
+    vmName
+    ipAddress
+    projectId
+    window
+    stepSeconds
+    available
+    reason
+    cpu {
+      at
+      value
+    }
+    memory {
+      at
+      value
+    }
+    disk {
+      at
+      value
+    }
+    networkIn {
+      at
+      value
+    }
+    networkOut {
+      at
+      value
+    }
+    load1 {
+      at
+      value
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<HostSeriesQuery, HostSeriesQueryVariables>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -793,18 +886,41 @@ export const MeDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const MonitoringResourcesDocument = new TypedDocumentString(`
-    query MonitoringResources {
-  resources {
-    kind
-    vmName
-    ipAddress
-    projectId
-    projectName
-    status
-    cpuUsage
-    memoryUsage
-    diskUsage
-    hasMetrics
+    query MonitoringResources($first: Int, $after: String, $infra: InfraType, $status: String, $projectId: Int, $owner: String, $search: String, $kind: [ResourceKind!]) {
+  resources(
+    first: $first
+    after: $after
+    infra: $infra
+    status: $status
+    projectId: $projectId
+    owner: $owner
+    search: $search
+    kind: $kind
+  ) {
+    totalCount
+    nodes {
+      kind
+      hostId
+      vmName
+      ipAddress
+      infra
+      projectId
+      projectName
+      owner
+      status
+      cpuUsage
+      memoryUsage
+      diskUsage
+      hasMetrics
+      networkIn
+      networkOut
+      load1
+      uptimeSeconds
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
   }
 }
     `) as unknown as TypedDocumentString<MonitoringResourcesQuery, MonitoringResourcesQueryVariables>;
@@ -880,6 +996,44 @@ export const ProjectChangesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ProjectChangesSubscription, ProjectChangesSubscriptionVariables>;
+export const ProjectSeriesDocument = new TypedDocumentString(`
+    query ProjectSeries($projectId: Int!, $window: MetricsWindow) {
+  projectSeries(projectId: $projectId, window: $window) {
+    hostId
+    vmName
+    ipAddress
+    projectId
+    window
+    stepSeconds
+    available
+    reason
+    cpu {
+      at
+      value
+    }
+    memory {
+      at
+      value
+    }
+    disk {
+      at
+      value
+    }
+    networkIn {
+      at
+      value
+    }
+    networkOut {
+      at
+      value
+    }
+    load1 {
+      at
+      value
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ProjectSeriesQuery, ProjectSeriesQueryVariables>;
 export const ProvisionStatusDocument = new TypedDocumentString(`
     subscription ProvisionStatus($projectId: Int!, $afterSeq: Int) {
   provisionStatus(projectId: $projectId, afterSeq: $afterSeq) {
@@ -982,6 +1136,38 @@ export const ResetUserPasswordDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ResetUserPasswordMutation, ResetUserPasswordMutationVariables>;
+export const ResourceSummaryDocument = new TypedDocumentString(`
+    query ResourceSummary {
+  resourceSummary {
+    hostsByInfra {
+      infra
+      total
+      available
+      provisioning
+      assigned
+      drained
+    }
+    hosts
+    projects
+    runningProjects
+    derivedRows
+    rows
+    metrics {
+      measuredHosts
+      cpu
+      memory
+      disk
+      silentHostCount
+      silentHosts {
+        hostId
+        vmName
+        ipAddress
+        projectName
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ResourceSummaryQuery, ResourceSummaryQueryVariables>;
 export const RetryProvisionDocument = new TypedDocumentString(`
     mutation RetryProvision($id: Int!) {
   retryProvision(id: $id) {

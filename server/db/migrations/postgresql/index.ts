@@ -8,6 +8,7 @@ import { Migration20261126131829 as M4 } from './Migration20261126131829.js';
 import { Migration20261126164209 as M5 } from './Migration20261126164209.js';
 import { Migration20261126164745 as M6 } from './Migration20261126164745.js';
 import { Migration20261206143553 as M7 } from './Migration20261206143553.js';
+import { Migration20261206153638 as M8 } from './Migration20261206153638.js';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261126070422', class: M0 },
@@ -18,4 +19,5 @@ export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261126164209', class: M5 },
   { name: 'Migration20261126164745', class: M6 },
   { name: 'Migration20261206143553', class: M7 },
+  { name: 'Migration20261206153638', class: M8 },
 ];
