@@ -8,6 +8,8 @@
  * - POST /graphql  operationName HistoryProject | HistoryPage | Provision: the console's
  *   operations, answered with the same `data` the product returns (no query parsing: the
  *   operation name picks a hand-written handler)
+ * - GET  /api/monitoring/my-resources and POST /graphql MonitoringResources (benchmark 7): an
+ *   admin's view (every row), the same two SELECTs / the same keyset page and counts
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
@@ -185,6 +187,72 @@ async function insertOrder(order: Order): Promise<number> {
   ]);
 }
 
+// --- my resources, as an admin sees them (benchmark 7) ------------------------------------------
+
+const HOST_LABEL = `case h.status when 'available' then 'Available' when 'provisioning' then 'Provisioning' when 'assigned' then 'Running' when 'drained' then 'Drained' else h.status end`;
+const DERIVED_STATUS = `case when p.status = 'COMPLETED' then 'Running' else p.status end`;
+
+/** Every row: hosts by id, then each project's derived rows, newest project first. */
+async function myResources(): Promise<unknown[]> {
+  const hosts = await db.rows(
+    `select h.vm_name, h.ip_address, coalesce(p.service_name, '') as project_name, coalesce(h.owner, '') as owner, 0 as cpu_usage, 0 as memory_usage, 0 as disk_usage, ${HOST_LABEL} as status
+       from workload_pool h left join projects p on p.id = h.project_id order by h.id`,
+    [],
+  );
+  const derived = await db.rows(
+    `select r.vm_name, r.address as ip_address, p.service_name as project_name, p.owner, 0 as cpu_usage, 0 as memory_usage, 0 as disk_usage, ${DERIVED_STATUS} as status
+       from project_resources r join projects p on p.id = r.project_id order by r.project_id desc, r.ord`,
+    [],
+  );
+  return [...hosts, ...derived];
+}
+
+const resourceCursor = (text: string) => Buffer.from(`resource:${text}`).toString('base64url');
+const NO_METRICS = { cpuUsage: 0, memoryUsage: 0, diskUsage: 0, hasMetrics: false, networkIn: null, networkOut: null, load1: null, uptimeSeconds: null };
+
+/** MonitoringResources: a keyset page of every row (hosts by id, then derived rows by project id and place) and the count. */
+async function resourcesPage(first: number, after: string | null): Promise<unknown> {
+  const cursor = after ? /^resource:(h):(\d+)$|^resource:(p):(\d+):(\d+)$/.exec(Buffer.from(after, 'base64url').toString()) : null;
+  const inDerived = cursor?.[3] === 'p';
+  const hosts = inDerived
+    ? []
+    : ((await db.rows(
+        `select h.id, h.vm_name, h.ip_address, h.infra, ${HOST_LABEL} as status_label, h.project_id, h.owner, p.service_name
+           from workload_pool h left join projects p on p.id = h.project_id where h.id > ? order by h.id limit ?`,
+        [cursor ? Number(cursor[2]) : 0, first + 1],
+      )) as unknown as Record<string, any>[]);
+  const derived =
+    hosts.length > first
+      ? []
+      : ((await db.rows(
+          `select r.project_id, r.ord, r.kind, r.vm_name, r.address, p.infra, p.owner, p.service_name, ${DERIVED_STATUS} as status_label
+             from project_resources r join projects p on p.id = r.project_id where (r.project_id, r.ord) > (?, ?) order by r.project_id, r.ord limit ?`,
+          [inDerived ? Number(cursor![4]) : 0, inDerived ? Number(cursor![5]) : -1, first + 1 - hosts.length],
+        )) as unknown as Record<string, any>[]);
+  const [{ n: hostCount }] = (await db.rows('select count(*) as n from workload_pool h', [])) as unknown as { n: number }[];
+  const [{ n: derivedCount }] = (await db.rows('select count(*) as n from project_resources r', [])) as unknown as { n: number }[];
+  const rows = [
+    ...hosts.map((h) => ({
+      cursor: resourceCursor(`h:${h.id}`),
+      node: { kind: 'host', hostId: Number(h.id), vmName: h.vm_name, ipAddress: h.ip_address, infra: h.infra, projectId: h.project_id == null ? null : Number(h.project_id), projectName: h.service_name ?? '', owner: h.owner ?? '', status: h.status_label, ...NO_METRICS },
+    })),
+    ...derived.map((r) => ({
+      cursor: resourceCursor(`p:${r.project_id}:${r.ord}`),
+      node: { kind: r.kind, hostId: null, vmName: r.vm_name, ipAddress: r.address, infra: r.infra, projectId: Number(r.project_id), projectName: r.service_name, owner: r.owner, status: r.status_label, ...NO_METRICS },
+    })),
+  ];
+  const page = rows.slice(0, first);
+  return {
+    data: {
+      resources: {
+        totalCount: Number(hostCount) + Number(derivedCount),
+        nodes: page.map((r) => r.node),
+        pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? page[page.length - 1].cursor : null },
+      },
+    },
+  };
+}
+
 // --- HTTP ---------------------------------------------------------------------------------------
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -232,6 +300,8 @@ async function graphqlOperation(body: { operationName?: string; variables?: Reco
         },
       };
     }
+    case 'MonitoringResources':
+      return resourcesPage(Number(vars.first ?? 50), typeof vars.after === 'string' ? vars.after : null);
     case 'Provision': {
       const input = vars.input as Order;
       const id = await insertOrder(input);
@@ -250,6 +320,9 @@ const server = createServer((req, res) => {
       const limit = Number(new URLSearchParams(url.slice(path.length + 1)).get('limit') ?? 100);
       const rows = await db.rows(`${SELECT} where owner = ? order by id desc limit ?`, [owner, limit + 1]);
       return send(res, 200, rows.slice(0, limit).map(historyItem));
+    }
+    if (req.method === 'GET' && path === '/api/monitoring/my-resources') {
+      return send(res, 200, await myResources());
     }
     if (req.method === 'POST' && path === '/api/provision') {
       const id = await insertOrder((await readBody(req)) as Order);

@@ -57,6 +57,36 @@ export const HISTORY_PAGE = `query HistoryPage($first: Int, $after: String, $sta
   }
 }`;
 
+/** The monitoring page's list (client/src/graphql/operations/monitoring-resources.graphql). */
+export const RESOURCES_PAGE = `query MonitoringResources($first: Int, $after: String, $infra: InfraType, $status: String, $projectId: Int, $owner: String, $search: String, $kind: [ResourceKind!]) {
+  resources(first: $first, after: $after, infra: $infra, status: $status, projectId: $projectId, owner: $owner, search: $search, kind: $kind) {
+    totalCount
+    nodes {
+      kind
+      hostId
+      vmName
+      ipAddress
+      infra
+      projectId
+      projectName
+      owner
+      status
+      cpuUsage
+      memoryUsage
+      diskUsage
+      hasMetrics
+      networkIn
+      networkOut
+      load1
+      uptimeSeconds
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}`;
+
 export const PROVISION = `mutation Provision($input: ProvisionInput!) {
   provision(input: $input) {
     id
