@@ -1,6 +1,6 @@
 /**
  * "My resources" for the console at any pool size: one keyset-paginated list of host rows and
- * derived rows with filters and a total, and a summary counted with SQL aggregates.
+ * derived rows with filters and a total (the summary is in resource-summary.ts).
  *
  * Order and keyset: first every host row, by pool id; then every derived row, by project id,
  * then its place in the project (ALB, Web, DB, SSH-1..n: `project_resources.ord`). A cursor
@@ -13,7 +13,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { sql } from '../db/sql.js';
-import { HOST_STATUSES, INFRA_TYPES, type HostStatus, type InfraType, type ProjectStatus } from '../entities/index.js';
+import { INFRA_TYPES, type HostStatus, type InfraType, type ProjectStatus } from '../entities/index.js';
 import { invalidInput, type ValidationIssue } from './errors.js';
 import type { HostUsage, MetricsSource } from './metrics.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
@@ -69,10 +69,24 @@ const likePattern = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, 
 const HOST_STATES_OF: Partial<Record<RowStatus, HostStatus>> = { Available: 'available', Provisioning: 'provisioning', Running: 'assigned', Drained: 'drained' };
 const PROJECT_STATES_OF: Partial<Record<RowStatus, ProjectStatus>> = { Running: 'COMPLETED', PENDING: 'PENDING', RUNNING: 'RUNNING', FAILED: 'FAILED', CANCELLED: 'CANCELLED', DELETING: 'DELETING' };
 
-interface Scope {
-  hosts: { where: string[]; params: unknown[] } | null;
-  derived: { where: string[]; params: unknown[] } | null;
+interface Clauses {
+  where: string[];
+  params: unknown[];
+  /** The clauses read the project (derived rows; a count joins projects only then). */
+  joinsProjects: boolean;
 }
+
+interface Scope {
+  hosts: Clauses | null;
+  derived: Clauses | null;
+}
+
+/**
+ * A user's hosts: held by one of their projects. Through projects' (owner, id) index and the
+ * pool's project_id index, not a scan of the pool; `h.owner` (set with project_id when a host
+ * is taken, cleared with it) keeps the original's rule exactly.
+ */
+export const USER_HOSTS_SQL = 'h.owner = ? and h.project_id in (select id from projects where owner = ?)';
 
 function checkFilter(filter: ResourceFilter): { first: number; after: Cursor | null } {
   const first = filter.first ?? DEFAULT_RESOURCE_PAGE;
@@ -97,7 +111,7 @@ function scopeOf(who: Principal, filter: ResourceFilter): Scope {
   const search = filter.search?.trim() || null;
   const owner = filter.owner ?? null;
 
-  let hosts: Scope['hosts'] = { where: [], params: [] };
+  let hosts: Scope['hosts'] = { where: [], params: [], joinsProjects: false };
   if (kinds && !kinds.has('host')) hosts = null;
   if (status && !HOST_STATES_OF[status]) hosts = null;
   if (!admin && owner !== null && owner !== who.username) hosts = null;
@@ -106,7 +120,7 @@ function scopeOf(who: Principal, filter: ResourceFilter): Scope {
       hosts!.where.push(clause);
       hosts!.params.push(...params);
     };
-    if (!admin) add('h.owner = ? and h.project_id is not null', who.username);
+    if (!admin) add(USER_HOSTS_SQL, who.username, who.username);
     else if (owner !== null) add('h.owner = ?', owner);
     if (filter.infra) add('h.infra = ?', filter.infra);
     if (status) add('h.status = ?', HOST_STATES_OF[status]);
@@ -114,7 +128,7 @@ function scopeOf(who: Principal, filter: ResourceFilter): Scope {
     if (search) add("(lower(h.vm_name) like ? escape '\\' or h.ip_address like ? escape '\\')", likePattern(search), likePattern(search));
   }
 
-  let derived: Scope['derived'] = { where: [], params: [] };
+  let derived: Scope['derived'] = { where: [], params: [], joinsProjects: false };
   if (derivedKinds && !derivedKinds.length) derived = null;
   if (status && !PROJECT_STATES_OF[status]) derived = null;
   if (!admin && owner !== null && owner !== who.username) derived = null;
@@ -123,9 +137,13 @@ function scopeOf(who: Principal, filter: ResourceFilter): Scope {
       derived!.where.push(clause);
       derived!.params.push(...params);
     };
-    if (!admin || owner !== null) add('p.owner = ?', admin ? owner : who.username);
-    if (filter.infra) add('p.infra = ?', filter.infra);
-    if (status) add('p.status = ?', PROJECT_STATES_OF[status]);
+    const addOnProject = (clause: string, ...params: unknown[]) => {
+      add(clause, ...params);
+      derived!.joinsProjects = true;
+    };
+    if (!admin || owner !== null) addOnProject('p.owner = ?', admin ? owner : who.username);
+    if (filter.infra) addOnProject('p.infra = ?', filter.infra);
+    if (status) addOnProject('p.status = ?', PROJECT_STATES_OF[status]);
     if (filter.projectId != null) add('r.project_id = ?', filter.projectId);
     if (derivedKinds && derivedKinds.length < 4) add(`r.kind in (${derivedKinds.map(() => '?').join(', ')})`, ...derivedKinds);
     if (search) add("(lower(r.vm_name) like ? escape '\\' or lower(r.address) like ? escape '\\')", likePattern(search), likePattern(search));
@@ -135,7 +153,7 @@ function scopeOf(who: Principal, filter: ResourceFilter): Scope {
 
 const where = (clauses: string[]) => (clauses.length ? ` where ${clauses.join(' and ')}` : '');
 
-interface HostRecord {
+export interface HostRecord {
   id: number | string;
   vm_name: string;
   ip_address: string;
@@ -158,7 +176,7 @@ interface DerivedRecord {
   status_label: string;
 }
 
-function hostRow(r: HostRecord): ResourceRow {
+export function hostRow(r: HostRecord): ResourceRow {
   return {
     kind: 'host',
     hostId: Number(r.id),
@@ -215,7 +233,7 @@ function withUsage(row: ResourceRow, u: HostUsage): void {
   });
 }
 
-const HOST_SELECT = `select h.id, h.vm_name, h.ip_address, h.infra, ${HOST_LABEL_SQL} as status_label, h.project_id, h.owner, p.service_name
+export const HOST_SELECT = `select h.id, h.vm_name, h.ip_address, h.infra, ${HOST_LABEL_SQL} as status_label, h.project_id, h.owner, p.service_name
   from workload_pool h left join projects p on p.id = h.project_id`;
 const DERIVED_SELECT = `select r.project_id, r.ord, r.kind, r.vm_name, r.address, p.infra, p.owner, p.service_name, ${DERIVED_STATUS_SQL} as status_label
   from project_resources r join projects p on p.id = r.project_id`;
@@ -245,7 +263,7 @@ export async function listResourcePage(db: EntityManager, caller: Principal | nu
   const [hostCount, derivedCount] = await Promise.all([
     scope.hosts ? count(db, `select count(*) as n from workload_pool h${where(scope.hosts.where)}`, scope.hosts.params) : 0,
     scope.derived
-      ? count(db, `select count(*) as n from project_resources r${scope.derived.where.some((c) => c.includes('p.')) ? ' join projects p on p.id = r.project_id' : ''}${where(scope.derived.where)}`, scope.derived.params)
+      ? count(db, `select count(*) as n from project_resources r${scope.derived.joinsProjects ? ' join projects p on p.id = r.project_id' : ''}${where(scope.derived.where)}`, scope.derived.params)
       : 0,
   ]);
 
@@ -275,106 +293,4 @@ export async function listResourcePage(db: EntityManager, caller: Principal | nu
 async function count(db: EntityManager, text: string, params: unknown[]): Promise<number> {
   const [row]: { n: number | string }[] = await sql(db, text, params);
   return Number(row.n);
-}
-
-export interface HostStateCounts {
-  infra: InfraType;
-  total: number;
-  available: number;
-  provisioning: number;
-  assigned: number;
-  drained: number;
-}
-
-export interface ResourceSummary {
-  /** Per infrastructure (every one, zeros included), the caller's host rows by state. */
-  hostsByInfra: HostStateCounts[];
-  hosts: number;
-  /** Projects with derived rows, and those of them COMPLETED (shown Running). */
-  projects: number;
-  runningProjects: number;
-  derivedRows: number;
-  /** Host rows and derived rows: `resources`' totalCount without filters. */
-  rows: number;
-  /** Null when no metrics source is configured. */
-  metrics: ResourceMetricsSummary | null;
-}
-
-export interface ResourceMetricsSummary {
-  /** Host rows the metrics source has figures for, and their averages (null when none). */
-  measuredHosts: number;
-  cpu: number | null;
-  memory: number | null;
-  disk: number | null;
-  /** Hosts in service (Running) without figures: how many, and the first of them by id. */
-  silentHostCount: number;
-  silentHosts: ResourceRow[];
-}
-
-export const SILENT_HOSTS_SHOWN = 20;
-const round1 = (n: number) => Math.round(n * 10) / 10;
-
-/** The monitoring page's figures for the caller's rows (a user: their own; an admin: all). */
-export async function resourceSummary(db: EntityManager, caller: Principal | null, metrics?: MetricsSource): Promise<ResourceSummary> {
-  const who = requireCaller(caller);
-  const admin = isAdmin(who);
-  const hostScope = admin ? '' : ' where h.owner = ? and h.project_id is not null';
-  const params = admin ? [] : [who.username];
-  const byState: { infra: InfraType; status: HostStatus; n: number | string }[] = await sql(db, `select h.infra, h.status, count(*) as n from workload_pool h${hostScope} group by h.infra, h.status`, params);
-  const [derived]: { projects: number | string; running: number | string; n: number | string }[] = await sql(
-    db,
-    `select count(distinct r.project_id) as projects, count(distinct case when p.status = 'COMPLETED' then p.id end) as running, count(*) as n
-       from project_resources r join projects p on p.id = r.project_id${admin ? '' : ' where p.owner = ?'}`,
-    params,
-  );
-  const hostsByInfra = INFRA_TYPES.map((infra) => {
-    const counts: HostStateCounts = { infra, total: 0, available: 0, provisioning: 0, assigned: 0, drained: 0 };
-    for (const r of byState) {
-      if (r.infra !== infra || !HOST_STATUSES.includes(r.status)) continue;
-      counts[r.status] += Number(r.n);
-      counts.total += Number(r.n);
-    }
-    return counts;
-  });
-  const hosts = hostsByInfra.reduce((sum, c) => sum + c.total, 0);
-  const derivedRows = Number(derived?.n ?? 0);
-  return {
-    hostsByInfra,
-    hosts,
-    projects: Number(derived?.projects ?? 0),
-    runningProjects: Number(derived?.running ?? 0),
-    derivedRows,
-    rows: hosts + derivedRows,
-    metrics: metrics?.configured ? await metricsSummary(db, who, metrics) : null,
-  };
-}
-
-/** Averages over the caller's hosts the source knows, and the running hosts it does not. */
-async function metricsSummary(db: EntityManager, who: Principal, metrics: MetricsSource): Promise<ResourceMetricsSummary> {
-  const admin = isAdmin(who);
-  const records: HostRecord[] = await sql(db, `${HOST_SELECT}${admin ? '' : ' where h.owner = ? and h.project_id is not null'} order by h.id`, admin ? [] : [who.username]);
-  const usage = await metrics.usage(records.map((r) => r.ip_address));
-  let cpu = 0;
-  let memory = 0;
-  let disk = 0;
-  let measured = 0;
-  const silent: HostRecord[] = [];
-  for (const r of records) {
-    const u = usage.get(r.ip_address);
-    if (u) {
-      measured++;
-      cpu += u.cpu;
-      memory += u.memory;
-      disk += u.disk;
-    } else if (r.status_label === 'Running') silent.push(r);
-  }
-  const mean = (sum: number) => (measured ? round1(sum / measured) : null);
-  return {
-    measuredHosts: measured,
-    cpu: mean(cpu),
-    memory: mean(memory),
-    disk: mean(disk),
-    silentHostCount: silent.length,
-    silentHosts: silent.slice(0, SILENT_HOSTS_SHOWN).map(hostRow),
-  };
 }

@@ -91,6 +91,16 @@ for (const backend of await backendsFor('metrics')) {
         [silent, 0, 0, 0, false],
       ]);
       for (const r of (gql.data.resources.nodes as any[]).filter((x) => !hosts.includes(x))) expect(r.hasMetrics).toBe(false);
+      // The row's other current figures: set (the fake answers none of them: 0) with metrics, null without.
+      const more = (await server.gql(`{ resources(kind: host) { nodes { ipAddress hostId networkIn networkOut load1 uptimeSeconds } } }`, {}, token)).data.resources.nodes;
+      expect(more.map((h: any) => [h.ipAddress, typeof h.hostId, h.networkIn, h.networkOut, h.load1, h.uptimeSeconds])).toEqual([
+        [first, 'number', 0, 0, 0, 0],
+        [second, 'number', 0, 0, 0, 0],
+        [silent, 'number', null, null, null, null],
+      ]);
+      // The summary averages the measured hosts and names the silent one in service.
+      const summary = (await server.gql(`{ resourceSummary { hosts metrics { measuredHosts cpu memory disk silentHostCount silentHosts { ipAddress projectName } } } }`, {}, token)).data.resourceSummary;
+      expect(summary).toEqual({ hosts: 3, metrics: { measuredHosts: 2, cpu: 24.7, memory: 47.2, disk: 46.5, silentHostCount: 1, silentHosts: [{ ipAddress: silent, projectName: name }] } });
 
       const status = await server.gql(STATUS, {}, token);
       expect(status.data.monitoringStatus).toEqual({ metricsConfigured: true, metricsReachable: true, lastError: null });

@@ -1,5 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { listResourcePage, resourceSummary } from '../../services/resource-page.js';
+import { listResourcePage } from '../../services/resource-page.js';
+import { resourceSummary } from '../../services/resource-summary.js';
 import type { GraphQLContext } from '../context.js';
 import { pagedComplexity } from '../limits.js';
 import { InfraTypeEnum, ResourceKindEnum } from '../types/enums.js';

@@ -1,5 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
-import type { ResourcePage, ResourceSummary } from '../../services/resource-page.js';
+import type { ResourcePage } from '../../services/resource-page.js';
+import type { ResourceSummary } from '../../services/resource-summary.js';
 import type { ResourceRow } from '../../services/resources.js';
 import { BOOKKEEPING, ITEMS } from '../limits.js';
 import { InfraTypeEnum, ResourceKindEnum } from './enums.js';
