@@ -102,7 +102,11 @@ function checkFilter(filter: ResourceFilter): { first: number; after: Cursor | n
   return { first, after: filter.after ? decodeResourceCursor(filter.after) : null };
 }
 
+/** A row's metric fields before (or without) Prometheus' figures. */
+const NO_METRICS = { cpuUsage: 0, memoryUsage: 0, diskUsage: 0, hasMetrics: false, networkIn: null, networkOut: null, load1: null, uptimeSeconds: null } as const;
+
 /** The WHERE clauses of each section for the caller and the filters; null: the section has no rows. */
+
 function scopeOf(who: Principal, filter: ResourceFilter): Scope {
   const admin = isAdmin(who);
   const kinds = filter.kinds?.length ? new Set(filter.kinds) : null;
@@ -187,14 +191,7 @@ export function hostRow(r: HostRecord): ResourceRow {
     projectName: r.service_name ?? '',
     owner: r.owner ?? '',
     status: r.status_label,
-    cpuUsage: 0,
-    memoryUsage: 0,
-    diskUsage: 0,
-    hasMetrics: false,
-    networkIn: null,
-    networkOut: null,
-    load1: null,
-    uptimeSeconds: null,
+    ...NO_METRICS,
   };
 }
 
@@ -209,14 +206,7 @@ function derivedRow(r: DerivedRecord): ResourceRow {
     projectName: r.service_name,
     owner: r.owner,
     status: r.status_label,
-    cpuUsage: 0,
-    memoryUsage: 0,
-    diskUsage: 0,
-    hasMetrics: false,
-    networkIn: null,
-    networkOut: null,
-    load1: null,
-    uptimeSeconds: null,
+    ...NO_METRICS,
   };
 }
 
