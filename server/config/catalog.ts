@@ -25,7 +25,7 @@ export interface MockStep {
 }
 
 /**
- * Prices the design preview charges (server/services/design.ts). Estimates in USD per month,
+ * Prices the design preview charges (server/services/design/). Estimates in USD per month,
  * not AWS quotes: see `note` in catalog.json.
  */
 export interface DesignPricing {

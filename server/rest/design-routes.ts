@@ -1,11 +1,11 @@
 /**
  * `POST /api/design/preview`: the REST twin of the `designPreview` query. Body
- * `{config, serviceName?}`; answers the same model (server/services/design.ts) with snake_case
+ * `{config, serviceName?}`; answers the same model (server/services/design/) with snake_case
  * keys, or 422 with the same issues `POST /api/provision` gives for the same design. No login
  * needed: it reads and writes no data.
  */
 import type { FastifyInstance } from 'fastify';
-import { designPreview, type DesignPreview } from '../services/design.js';
+import { designPreview, type DesignPreview } from '../services/design/index.js';
 import { invalidInput } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadCatalog, validateCatalog, type Catalog } from '../../server/config/catalog.js';
-import { designPreview, hclString, resourceName, slugify, tagValue, yamlString, type DesignPreview } from '../../server/services/design.js';
+import { designPreview, hclString, resourceName, slugify, tagValue, yamlString, type DesignPreview } from '../../server/services/design/index.js';
 import { DomainError, type ValidationIssue } from '../../server/services/errors.js';
 import { parseProvisionInput } from '../../server/services/provision-input.js';
 

@@ -1,7 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Query, Resolver } from 'type-graphql';
 import type { ComplexityEstimatorArgs } from 'graphql-query-complexity';
-import { designPreview } from '../../services/design.js';
+import { designPreview } from '../../services/design/index.js';
 import type { GraphQLContext } from '../context.js';
 import { DesignPreviewType } from '../types/design.type.js';
 
