@@ -61,6 +61,8 @@ export interface Config {
    * production unless METRICS_TOKEN is set; with a token, only `Authorization: Bearer <token>`.
    */
   metrics: { enabled: boolean; token: string | undefined };
+  /** The console's SSH terminal to project hosts (`/ws/terminal`): its limits. */
+  terminal: TerminalConfig;
   clientDist: string;
   catalog: Catalog;
 }
@@ -82,6 +84,15 @@ export interface AnsibleConfig {
   /** Used when the admin settings hold no SSH user / key (SSH_USER, SSH_PRIVATE_KEY_FILE). */
   sshUser: string | undefined;
   sshPrivateKeyFile: string | undefined;
+}
+
+export interface TerminalConfig {
+  /** A session with no input from its user for this long is closed (TERMINAL_IDLE_MINUTES). */
+  idleMs: number;
+  /** No session lasts longer (TERMINAL_MAX_SESSION_MINUTES). */
+  maxSessionMs: number;
+  /** Open sessions per account on one instance (TERMINAL_MAX_SESSIONS). */
+  maxSessionsPerUser: number;
 }
 
 export interface WorkloadHostSeed {
@@ -354,6 +365,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     corsOrigins: (r.str('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     metrics: { enabled: r.str('METRICS_TOKEN') !== undefined || !isProduction, token: r.str('METRICS_TOKEN') },
+    terminal: {
+      // Decimals allowed (a test closes an idle session after 3 s with 0.05).
+      idleMs: Math.round(r.num('TERMINAL_IDLE_MINUTES', 15, 0.01, 24 * 60) * 60_000),
+      maxSessionMs: Math.round(r.num('TERMINAL_MAX_SESSION_MINUTES', 480, 0.01, 7 * 24 * 60) * 60_000),
+      maxSessionsPerUser: r.int('TERMINAL_MAX_SESSIONS', 5, 1, 10_000),
+    },
     clientDist: resolve(r.str('CLIENT_DIST', './dist/client')),
     catalog: catalog as Catalog,
   };

@@ -62,6 +62,13 @@ describe('configuration', () => {
     expect(problemsOf({ DB_PREPARED_STATEMENTS: 'sometimes' }).join('\n')).toContain('DB_PREPARED_STATEMENTS');
   });
 
+  it('reads the terminal limits: minutes with decimals, sessions as a whole number', () => {
+    expect(loadConfig({}).terminal).toEqual({ idleMs: 15 * 60_000, maxSessionMs: 480 * 60_000, maxSessionsPerUser: 5 });
+    expect(loadConfig({ TERMINAL_IDLE_MINUTES: '0.05', TERMINAL_MAX_SESSION_MINUTES: '1.5', TERMINAL_MAX_SESSIONS: '2' }).terminal).toEqual({ idleMs: 3000, maxSessionMs: 90_000, maxSessionsPerUser: 2 });
+    const text = problemsOf({ TERMINAL_IDLE_MINUTES: '0', TERMINAL_MAX_SESSION_MINUTES: 'forever', TERMINAL_MAX_SESSIONS: '1.5' }).join('\n');
+    for (const name of ['TERMINAL_IDLE_MINUTES', 'TERMINAL_MAX_SESSION_MINUTES', 'TERMINAL_MAX_SESSIONS']) expect(text).toContain(name);
+  });
+
   it('names every bad variable in one error', () => {
     const problems = problemsOf({
       PORT: 'eighty',
@@ -113,7 +120,7 @@ describe('documentation of the configuration', () => {
   it('lists every variable the config module reads in .env.example and the README', async () => {
     const { readFileSync } = await import('node:fs');
     const source = readFileSync(new URL('../../server/config/index.ts', import.meta.url), 'utf8');
-    const names = [...source.matchAll(/r\.(?:str|int|bool|oneOf)(?:<[^>]+>)?\('([A-Z_]+)'/g)].map((m) => m[1]);
+    const names = [...source.matchAll(/r\.(?:str|int|num|bool|oneOf)(?:<[^>]+>)?\('([A-Z_]+)'/g)].map((m) => m[1]);
     expect(names.length).toBeGreaterThan(15);
     const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
