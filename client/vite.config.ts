@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig, type Plugin } from 'vite';
+import { onBuildWarning } from './build-warnings';
 
 const backend = process.env.HCMP_BACKEND ?? 'http://localhost:8000';
 
@@ -38,6 +39,8 @@ export default defineConfig({
         main: fileURLToPath(new URL('./index.html', import.meta.url)),
         playground: fileURLToPath(new URL('./playground.html', import.meta.url)),
       },
+      // The playground's dependencies' "use client" directives: harmless, silenced (build-warnings.ts).
+      onwarn: onBuildWarning,
     },
   },
   worker: {
