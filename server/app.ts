@@ -25,6 +25,7 @@ import { noStorePlugin } from './graphql/no-store.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './health.js';
 import { registerHttpSecurity } from './http-security.js';
+import { loggerOptions } from './logging.js';
 import { registerPlatformMetrics } from './observability/metrics.js';
 import { makeErrorHandler } from './rest/errors.js';
 import { registerAccountRoutes } from './rest/account-routes.js';
@@ -77,7 +78,7 @@ export interface App {
 export interface AppOptions {
   /** Replaces the configured runner (tests). */
   runner?: Runner;
-  /** Fastify logger setting; default: pino at the configured level. */
+  /** Fastify logger setting; default: {@link loggerOptions} (pretty in development, JSON lines otherwise). */
   logger?: boolean | object;
 }
 
@@ -108,7 +109,7 @@ function contextError(err: unknown): never {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const http = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger: options.logger ?? loggerOptions(config),
     bodyLimit: config.bodyLimitBytes,
     // On close, idle keep-alive connections are dropped and requests in flight are answered
     // (an order that was stored must reach its client); see close() for the time limit.
