@@ -55,6 +55,18 @@ export interface SpecCatalog {
   traffic: Record<string, { vcpu: number; memoryGb: number }>;
   instanceTiers: Record<string, { vcpu: number; memoryGb: number }>;
   templateHosts: Record<string, number>;
+  /** Database engines' labels by key (RDS PostgreSQL 15, …). */
+  dbEngines?: Record<string, string>;
+}
+
+/** What an AWS design holds besides its app nodes: the spec column's second line. */
+export interface DesignSummary {
+  /** The engine's label (its key when the catalog does not know it); null: no database. */
+  database: string | null;
+  multiAz: boolean;
+  redis: boolean;
+  waf: boolean;
+  cdn: boolean;
 }
 
 export interface OrderSpec {
@@ -66,6 +78,8 @@ export interface OrderSpec {
   instanceType: string | null;
   nodes: number;
   ha: boolean;
+  /** An AWS design's data tier and edge; null for a template order. */
+  design: DesignSummary | null;
 }
 
 const asRecord = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
@@ -86,11 +100,24 @@ export function specOf(config: Record<string, unknown> | null | undefined, catal
       instanceType: c.instanceType,
       nodes,
       ha: c.dbMultiAZ === true,
+      design: designSummaryOf(c, catalog),
     };
   }
   const size = catalog.traffic[typeof c.traffic === 'string' ? c.traffic : 'low'];
   const hosts = typeof c.template === 'string' ? (catalog.templateHosts[c.template] ?? 1) : 1;
-  return { kind: 'template', vcpu: size?.vcpu ?? null, memoryGb: size?.memoryGb ?? null, packages, instanceType: null, nodes: hosts, ha: hosts > 1 };
+  return { kind: 'template', vcpu: size?.vcpu ?? null, memoryGb: size?.memoryGb ?? null, packages, instanceType: null, nodes: hosts, ha: hosts > 1, design: null };
+}
+
+/** As provisioning reads a design: Multi-AZ only with a database (dbMultiAZ alone is ignored). */
+function designSummaryOf(c: Record<string, unknown>, catalog: SpecCatalog): DesignSummary {
+  const engine = typeof c.dbEngine === 'string' && c.dbEngine !== '' ? c.dbEngine : null;
+  return {
+    database: engine === null ? null : (catalog.dbEngines?.[engine] ?? engine),
+    multiAz: engine !== null && c.dbMultiAZ === true,
+    redis: c.redis === true,
+    waf: c.waf === true,
+    cdn: c.cdn === true,
+  };
 }
 
 /** "infra / region" (AWS: the design's region; vSphere: the vCenter or region it was sent to). */
