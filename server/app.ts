@@ -23,6 +23,7 @@ import { registerGraphQLHttp } from './graphql/http.js';
 import { limitRules, operationLimitsPlugin } from './graphql/limits.js';
 import { noStorePlugin } from './graphql/no-store.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
+import { registerCompression, registerConditionalGets, staticCacheControl } from './http-caching.js';
 import { registerHealthRoutes } from './health.js';
 import { registerHttpSecurity } from './http-security.js';
 import { loggerOptions } from './logging.js';
@@ -120,6 +121,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   http.removeContentTypeParser('text/plain');
   // Security headers on every response, CORS only for CORS_ORIGINS (see http-security.ts).
   await registerHttpSecurity(http, config);
+  // ETags and 304 on the answers that repeat, then compression (in that order: the ETag is of
+  // the answer itself, and compression adds to Vary what caching set); see http-caching.ts.
+  registerConditionalGets(http);
+  await registerCompression(http);
   const log = http.log;
   // The platform's own /metrics and request timing, before any route (observability/metrics.ts).
   const platformMetrics = registerPlatformMetrics(http, config.metrics, log);
@@ -276,7 +281,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const indexHtml = join(config.clientDist, 'index.html');
     const hasClient = existsSync(indexHtml);
     if (hasClient) {
-      await http.register(fastifyStatic, { root: config.clientDist, wildcard: false, index: ['index.html'] });
+      await http.register(fastifyStatic, {
+        root: config.clientDist,
+        wildcard: false,
+        index: ['index.html'],
+        // The build's .br / .gz beside each file (scripts/precompress.mjs), when the client takes them.
+        preCompressed: true,
+        cacheControl: false,
+        setHeaders: (res, path) => res.setHeader('cache-control', staticCacheControl(path)),
+      });
       // The GraphQL playground is a page of its own (client/playground.html), not a console route.
       if (existsSync(join(config.clientDist, 'playground.html'))) {
         http.get('/playground', (_request, reply) => reply.type('text/html').sendFile('playground.html'));

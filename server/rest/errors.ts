@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseUnavailableError, DomainError, type ErrorCode } from '../services/errors.js';
 import { TooManyAttemptsError } from '../services/login-guard.js';
+import { drainAfterRefusal } from '../http-early-refusal.js';
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 422,
@@ -60,6 +61,8 @@ export function restErrorAnswer(err: unknown, bodyLimit: number): ErrorAnswer | 
 
 export function makeErrorHandler(bodyLimit: number) {
   return function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    // A body refused before it was read (too large) is read and dropped, so the client reads the answer.
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainAfterRefusal(request, reply);
     const answer = restErrorAnswer(err, bodyLimit);
     const graphql = request.url.startsWith('/graphql');
     if (!answer) {

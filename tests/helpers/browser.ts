@@ -42,8 +42,15 @@ function sleepSync(ms: number): void {
  * Builds the console when its build is missing or older than its sources. Browser suites run
  * in parallel processes: a lock directory makes one of them build while the others wait.
  */
+/** The build has no precompressed index.html, or one older than the page itself. */
+function precompressionStale(): boolean {
+  const index = join(CLIENT_DIST, 'index.html');
+  const packed = `${index}.br`;
+  return !existsSync(packed) || statSync(packed).mtimeMs < statSync(index).mtimeMs;
+}
+
 export function ensureClientBuilt(): string {
-  if (!clientBuildStale()) return CLIENT_DIST;
+  if (!clientBuildStale() && !precompressionStale()) return CLIENT_DIST;
   const lock = join(ROOT, 'test-output/.client-build.lock');
   mkdirSync(join(ROOT, 'test-output'), { recursive: true });
   const deadline = Date.now() + 180_000;
@@ -61,6 +68,8 @@ export function ensureClientBuilt(): string {
   try {
     // Vitest sets NODE_ENV=test, which Vite would honour and build Vue's development bundle.
     if (clientBuildStale()) execSync('npx vite build --config client/vite.config.ts --logLevel warn', { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+    // Then the build's precompressed files, as `npm run build:client` makes them.
+    if (precompressionStale()) execSync('node scripts/precompress.mjs dist/client', { cwd: ROOT, stdio: 'inherit' });
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
