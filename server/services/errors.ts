@@ -18,6 +18,8 @@ export interface ValidationIssue {
   loc: (string | number)[];
   msg: string;
   type: string;
+  /** Values the message speaks of, for clients (pydantic's `ctx`); only on the `too_many_errors` trailer. */
+  ctx?: { more: number };
 }
 
 export class DomainError extends Error {
@@ -35,9 +37,32 @@ export const notFound = (what = 'Not Found') => new DomainError('NOT_FOUND', wha
 export const unauthenticated = (why = 'Not authenticated') => new DomainError('UNAUTHENTICATED', why);
 export const forbidden = (why: string) => new DomainError('FORBIDDEN', why);
 
+/**
+ * The most issues one refusal lists. An order naming one package 5,000 times has 4,999 problems;
+ * listed in full they made a 40 KB request a 513 KB answer (REST `detail`, GraphQL
+ * `extensions.issues` and the message alike).
+ */
+export const MAX_LISTED_ISSUES = 50;
+
+/**
+ * The first {@link MAX_LISTED_ISSUES} issues, then — when there were more — one more entry saying
+ * how many were left out: `{loc: ['body'], msg: '… and N more problems', type: 'too_many_errors',
+ * ctx: {more: N}}`.
+ */
+export function listedIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  if (issues.length <= MAX_LISTED_ISSUES) return issues;
+  const more = issues.length - MAX_LISTED_ISSUES;
+  return [
+    ...issues.slice(0, MAX_LISTED_ISSUES),
+    { loc: ['body'], msg: `… and ${more} more problem${more === 1 ? '' : 's'}`, type: 'too_many_errors', ctx: { more } },
+  ];
+}
+
+/** A refusal of the input with its issues (every transport answers them; at most 50 are listed). */
 export function invalidInput(issues: ValidationIssue[]): DomainError {
-  const summary = issues.map((i) => `${i.loc.slice(1).join('.') || 'body'}: ${i.msg}`).join('; ');
-  return new DomainError('BAD_USER_INPUT', summary, issues);
+  const listed = listedIssues(issues);
+  const summary = listed.map((i) => `${i.loc.slice(1).join('.') || 'body'}: ${i.msg}`).join('; ');
+  return new DomainError('BAD_USER_INPUT', summary, listed);
 }
 
 /** The pool has fewer free hosts than an order needs. */

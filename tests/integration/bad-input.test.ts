@@ -120,6 +120,24 @@ for (const backend of await backendsFor('bad input')) {
       expect422(res, [['body', 'serviceName'], ['body', 'config', 'instanceType'], ['body', 'config', 'nodeCount'], ['body', 'targetInfra']]);
     });
 
+    it('lists the first 50 problems of a 5,000-package order and counts the rest, in a small answer (REST)', async () => {
+      const body = tpl({ packages: Array(5000).fill('nginx') });
+      expect(JSON.stringify(body).length).toBeGreaterThan(40_000);
+      const res = await rest('POST', '/api/provision', { token, body });
+      expect(res.status).toBe(422);
+      expect(Buffer.byteLength(JSON.stringify(res.body))).toBeLessThan(20_000);
+      expect(Object.keys(res.body)).toEqual(['detail']);
+      const listed = res.body.detail.slice(0, 50);
+      expect(listed.map((i: any) => i.loc)).toEqual(Array.from({ length: 50 }, (_, n) => ['body', 'config', 'packages', n + 1]));
+      expect(new Set(listed.map((i: any) => i.type))).toEqual(new Set(['value_error']));
+      expect(res.body.detail.slice(50)).toEqual([{ loc: ['body'], msg: '… and 4949 more problems', type: 'too_many_errors', ctx: { more: 4949 } }]);
+    });
+
+    it('keeps a refusal of exactly 50 problems as it was: every one listed, no count', async () => {
+      const res = await rest('POST', '/api/provision', { token, body: tpl({ packages: Array(51).fill('nginx') }) });
+      expect422(res, Array.from({ length: 50 }, (_, n) => ['body', 'config', 'packages', n + 1]));
+    });
+
     it('refuses a 5 MB service name with 413 before reading it', async () => {
       const res = await rest('POST', '/api/provision', { token, body: { serviceName: 'a'.repeat(5 * 1024 * 1024) } });
       expect(res.status).toBe(413);
@@ -217,6 +235,18 @@ for (const backend of await backendsFor('bad input')) {
       expect(missing.status).toBe(400);
       expect(gqlCodes(missing)).toEqual(['BAD_USER_INPUT']);
       expect(missing.errors![0].message).toMatch(/serviceName/);
+    });
+
+    it('GraphQL: a 5,000-package order lists the first 50 problems and counts the rest, in a small answer', async () => {
+      const res = await gql(PROVISION, { input: { serviceName: 'ok-name', config: { template: 'single', packages: Array(5000).fill('nginx') } } });
+      expect(Buffer.byteLength(JSON.stringify(res))).toBeLessThan(20_000);
+      expect(res.data ?? null).toBeNull();
+      expect(gqlCodes(res)).toEqual(['BAD_USER_INPUT']);
+      const issues = res.errors![0].extensions.issues;
+      expect(issues).toHaveLength(51);
+      expect(issues[49].loc).toEqual(['body', 'config', 'packages', 50]);
+      expect(issues[50]).toEqual({ loc: ['body'], msg: '… and 4949 more problems', type: 'too_many_errors', ctx: { more: 4949 } });
+      expect(res.errors![0].message).toMatch(/and 4949 more problems$/);
     });
 
     it('GraphQL: unknown project, anonymous and garbage-token callers, bad paging', async () => {
