@@ -291,6 +291,25 @@ describe('adding hosts', () => {
     expect(callsOf('PoolHosts')).toHaveLength(2);
   });
 
+  it('says how many problems the server left out of a long refusal, after the first 50 it lists', async () => {
+    const w = await mountPage();
+    await w.get('[data-testid="open-add-hosts"]').trigger('click');
+    await w.get('[data-testid="add-mode-list"]').setValue(true);
+    await w.get('[data-testid="add-list"]').setValue(Array.from({ length: 60 }, (_, i) => `web-${i} 10.0.0.300`).join('\n'));
+    once('AddPoolHosts', gqlError('BAD_USER_INPUT', {
+      issues: [
+        ...Array.from({ length: 50 }, (_, i) => ({ loc: ['body', 'hosts', i, 'ip_address'], msg: 'server words', type: 'value_error' })),
+        { loc: ['body'], msg: '… and 10 more problems', type: 'too_many_errors', ctx: { more: 10 } },
+      ],
+    }));
+    await w.get('[data-testid="add-hosts-dialog"] form').trigger('submit');
+    await flushPromises();
+    const problems = w.findAll('[data-testid="add-problems"] li').map((li) => li.text());
+    expect(problems).toHaveLength(51);
+    expect(problems[49]).toBe(ko.adminPool.add.line.replace('{line}', '50').replace('{problem}', ko.adminPool.issues.ipAddress));
+    expect(problems[50]).toBe(ko.adminPool.issues.more.replace('{n}', '10'));
+  });
+
   it('adds one host, showing the problems of a refused one on its fields', async () => {
     const w = await mountPage();
     await w.get('[data-testid="open-add-hosts"]').trigger('click');

@@ -26,6 +26,8 @@ export interface ValidationIssue {
   loc: (string | number)[];
   msg: string;
   type: string;
+  /** On the last entry of a long list (`type: 'too_many_errors'`): how many problems were left out. */
+  ctx?: { more?: number };
 }
 
 export class ApiError extends Error {

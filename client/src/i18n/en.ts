@@ -738,6 +738,7 @@ const en: MessageSchema = {
       exists: 'This address is already in the pool.',
       infra: 'The infrastructure must be aws or vsphere.',
       invalid: 'This entry cannot be used.',
+      more: '… and {n} more problems (the first 50 are listed)',
     },
     errors: {
       held: 'Project #{project} holds this host, so it cannot be removed. Drain it, and remove it once the project gives it back.',

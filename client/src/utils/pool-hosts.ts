@@ -68,6 +68,11 @@ export function issueKey(issue: { loc: (string | number)[]; type: string }): Poo
   }
 }
 
+/** How many problems the server left out of a long list (its last, `too_many_errors` entry), or null. */
+export function moreIssuesOf(issue: { type: string; ctx?: { more?: number } }): number | null {
+  return issue.type === 'too_many_errors' ? (issue.ctx?.more ?? 0) : null;
+}
+
 /** Which host of the batch an issue is about (`loc` = body, hosts, index, field), or null. */
 export function issueIndexOf(loc: (string | number)[]): number | null {
   return loc[1] === 'hosts' && typeof loc[2] === 'number' ? loc[2] : null;
