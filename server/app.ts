@@ -17,6 +17,8 @@ import { migrate, openDatabase, type DatabaseInfo, type Orm } from './db/orm.js'
 import { sql } from './db/sql.js';
 import { buildContext, type GraphQLContext } from './graphql/context.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
+import { attachTerminalWebSocket } from './websocket/terminal.js';
+import { WebSocketRoutes } from './websocket/upgrades.js';
 import { formatGraphQLError } from './graphql/errors.js';
 import { CompiledExecution } from './graphql/executor.js';
 import { registerGraphQLHttp } from './graphql/http.js';
@@ -55,6 +57,7 @@ import { PoolAdminService } from './services/pool-admin.js';
 import { QuotaService } from './services/quotas.js';
 import { SecretBox } from './services/secret-box.js';
 import { SessionService } from './services/sessions.js';
+import { TerminalSessions } from './services/terminal-sessions.js';
 import { parseKnownHosts, SshAccess } from './services/ssh-access.js';
 import { ensureSettingsRow, vcenterAccess } from './services/settings.js';
 import { TokenService } from './services/tokens.js';
@@ -124,7 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // ETags and 304 on the answers that repeat, then compression (in that order: the ETag is of
   // the answer itself, and compression adds to Vary what caching set); see http-caching.ts.
   registerConditionalGets(http);
-  await registerCompression(http);
+  registerCompression(http);
   const log = http.log;
   // The platform's own /metrics and request timing, before any route (observability/metrics.ts).
   const platformMetrics = registerPlatformMetrics(http, config.metrics, log);
@@ -213,7 +216,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const metrics = createMetricsSource(config.prometheusUrl, log);
     const poolAdmin = new PoolAdminService(audit, ssh);
     const monitoring = new MonitoringService(metrics, projects);
-    const services: Services = { catalog: config.catalog, database, projects, pool, poolAdmin, users, userAdmin, sessions, tokens, quotas, audit, secrets, ssh, metrics, monitoring, fork, sqlDb: orm.em };
+    // The console's SSH terminals (websocket/terminal.ts): ended by logout, account changes and teardown.
+    const terminals = new TerminalSessions({ sessions, audit, ssh, bus, db: orm.em, limits: config.terminal, log });
+    const services: Services = { catalog: config.catalog, database, projects, pool, poolAdmin, users, userAdmin, sessions, tokens, quotas, audit, secrets, ssh, metrics, monitoring, terminals, fork, sqlDb: orm.em };
 
     http.setErrorHandler(makeErrorHandler(config.bodyLimitBytes));
 
@@ -263,7 +268,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     });
 
-    const webSocket = attachGraphQLWebSocket({ server: http.server, schema, services, limits: config.graphql, isProduction: config.isProduction, maxPayload: config.bodyLimitBytes, log });
+    // WebSocket upgrades by path: /graphql and /ws/terminal; any other path is refused (404).
+    const webSocketRoutes = new WebSocketRoutes(http.server);
+    const webSocket = attachGraphQLWebSocket({ routes: webSocketRoutes, schema, services, limits: config.graphql, isProduction: config.isProduction, maxPayload: config.bodyLimitBytes, log });
+    const terminalSocket = attachTerminalWebSocket({ routes: webSocketRoutes, terminals, log });
 
     registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });
     registerAccountRoutes(http, services);
@@ -297,7 +305,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     http.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0];
-      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path === '/healthz' || path === '/livez' || path === '/metrics';
+      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path.startsWith('/ws/') || path === '/healthz' || path === '/livez' || path === '/metrics';
       if (!isApi && request.method === 'GET' && hasClient) return reply.type('text/html').sendFile('index.html');
       return reply.status(404).send({ detail: 'Not Found' });
     });
@@ -332,7 +340,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         clearInterval(purge);
         platformMetrics?.close();
         // 1. No new requests; those in flight finish (at most SHUTDOWN_GRACE_MS), sockets end.
+        webSocketRoutes.close();
         await webSocket.close();
+        // Terminal sessions end (1001) with their audit entries written while the database is there.
+        await terminals.close();
+        await terminalSocket.close();
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, config.runnerTiming.shutdownGraceMs);

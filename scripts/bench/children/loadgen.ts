@@ -97,7 +97,7 @@ function runAutocannon(p: HttpTarget & { connections: number; durationSec?: numb
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
 
-function once(t: HttpTarget): Promise<{ status: number; body: string; ms: number }> {
+function once(t: HttpTarget): Promise<{ status: number; body: string; ms: number; bytes: number; encoding: string | null }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const u = new URL(t.url);
@@ -114,7 +114,11 @@ function once(t: HttpTarget): Promise<{ status: number; body: string; ms: number
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          const encoding = typeof res.headers['content-encoding'] === 'string' ? res.headers['content-encoding'] : null;
+          resolve({ status: res.statusCode ?? 0, body: raw.toString('utf8'), ms: performance.now() - started, bytes: raw.length, encoding });
+        });
         res.on('error', reject);
       },
     );
@@ -233,7 +237,7 @@ serveParent(
     autocannon: runAutocannon,
     once: async (t: HttpTarget) => {
       const r = await once(t);
-      return { status: r.status, body: r.body };
+      return { status: r.status, body: r.body, bytes: r.bytes, encoding: r.encoding };
     },
     latency: sequentialLatency,
     burst,
