@@ -1,10 +1,11 @@
 /**
- * GraphQL over WebSocket (graphql-ws) on the HTTP server's `/graphql`. The connection
+ * GraphQL over WebSocket (graphql-ws) on `/graphql` (its upgrades routed here by
+ * websocket/upgrades.ts). The connection
  * authenticates in `connection_init` (a bad token closes it with 4403); a socket lives no longer
  * than its token and ends (4401) when the token is logged out; every operation gets the same
  * limits as HTTP, its own context (EntityManager) and the same error formatting.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -13,9 +14,10 @@ import type { Services } from '../services/index.js';
 import { buildContext, callerFromAuthorization } from './context.js';
 import { formatGraphQLError, type ErrorLogger } from './errors.js';
 import { checkOperation } from './limits.js';
+import type { WebSocketRoutes } from '../websocket/upgrades.js';
 
 export interface GraphQLWebSocketOptions {
-  server: Server;
+  routes: WebSocketRoutes;
   schema: GraphQLSchema;
   services: Services;
   limits: Config['graphql'];
@@ -32,7 +34,8 @@ function authorizationOf(params: Record<string, unknown> | undefined): unknown {
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): { close(): Promise<void> } {
   const { schema, services, limits, isProduction, log } = options;
   const hideSuggestions = isProduction;
-  const wss = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: options.maxPayload });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
+  options.routes.add('/graphql', wss);
   const socketsByToken = new Map<string, Set<WebSocket>>();
   const stopRevocations = services.sessions.onRevoke((jti) => {
     for (const socket of socketsByToken.get(jti) ?? []) socket.close(4401, 'Logged out');

@@ -11,6 +11,7 @@ import type { QuotaService } from './quotas.js';
 import type { SecretBox } from './secret-box.js';
 import type { SessionService } from './sessions.js';
 import type { SshAccess } from './ssh-access.js';
+import type { TerminalSessions } from './terminal-sessions.js';
 import type { TokenService } from './tokens.js';
 import type { UserAdminService } from './user-admin.js';
 import type { UserService } from './users.js';
@@ -36,6 +37,8 @@ export interface Services {
   metrics: MetricsSource;
   /** Series and alerts of the caller's hosts, access checked. */
   monitoring: MonitoringService;
+  /** The console's SSH terminal sessions on this instance (services/terminal-sessions.ts). */
+  terminals: TerminalSessions;
   /** A fresh EntityManager for one unit of work (request, operation, job). */
   fork(): EntityManager;
   /**

@@ -23,6 +23,8 @@ import type { Principal } from './principal.js';
 import type { TokenService } from './tokens.js';
 
 export type RevocationListener = (jti: string) => void;
+/** An account changed (null: any account may have): what depends on its state checks it again. */
+export type AccountChangeListener = (username: string | null) => void;
 
 /** How long a token's state (not logged out, account approved, its role) is used without reading it again. */
 export const ACCOUNT_STATE_TTL_MS = 1000;
@@ -46,6 +48,7 @@ interface KnownState {
 
 export class SessionService {
   private readonly listeners = new Set<RevocationListener>();
+  private readonly accountListeners = new Set<AccountChangeListener>();
   /** Tells every instance of a logout (set when several instances share the database). */
   private broadcast: ((jti: string) => Promise<void>) | null = null;
   /** Without one (see {@link useAccountFeed}) nothing is remembered: another instance's change could not reach us. */
@@ -96,11 +99,19 @@ export class SessionService {
    */
   accountChanged(username: string | null): void {
     this.generation += 1;
-    if (username === null) {
-      this.known.clear();
-      return;
-    }
-    for (const [jti, state] of this.known) if (state.username === username) this.known.delete(jti);
+    if (username === null) this.known.clear();
+    else for (const [jti, state] of this.known) if (state.username === username) this.known.delete(jti);
+    for (const listener of this.accountListeners) listener(username);
+  }
+
+  /**
+   * Hears every account change reaching this instance (after what it remembered is forgotten,
+   * so an {@link authenticate} from the listener reads the account again): long-lived sessions
+   * that authenticated once (terminals) check their token again.
+   */
+  onAccountChange(listener: AccountChangeListener): () => void {
+    this.accountListeners.add(listener);
+    return () => this.accountListeners.delete(listener);
   }
 
   /** After an account change is stored: forgets its tokens' state here at once, then on every instance. */
