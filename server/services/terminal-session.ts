@@ -61,6 +61,8 @@ export class TerminalSession {
   private tokenTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private drainListener: (() => void) | null = null;
+  /** What the host said before the client was told the session is ready (the login banner, the prompt). */
+  private early: Buffer[] = [];
 
   constructor(
     readonly caller: TerminalCaller,
@@ -94,14 +96,13 @@ export class TerminalSession {
     if (shell.learnedKey) await this.recordFirstKey(shell.learnedKey);
     this.throwIfEnded();
     const { stream, client } = shell;
-    stream.on('data', (data: Buffer) => {
+    const output = (data: Buffer) => {
       this.bytesFromHost += data.length;
-      this.peer?.output(data);
-    });
-    stream.stderr.on('data', (data: Buffer) => {
-      this.bytesFromHost += data.length;
-      this.peer?.output(data);
-    });
+      if (this.peer) this.peer.output(data);
+      else this.early.push(data);
+    };
+    stream.on('data', output);
+    stream.stderr.on('data', output);
     stream.on('exit', (code: number | null) => {
       this.exitCode = typeof code === 'number' ? code : null;
     });
@@ -117,6 +118,8 @@ export class TerminalSession {
   /** Starts the timers and the flow of output; called once the client was told the session is ready. */
   attach(peer: TerminalPeer): void {
     this.peer = peer;
+    for (const data of this.early) peer.output(data);
+    this.early = [];
     const { idleMs, maxSessionMs } = this.deps.limits;
     this.timers.push(setTimeout(() => this.end(TERMINAL_CLOSE.maxLength, 'The session reached its maximum length'), maxSessionMs));
     this.armIdle(idleMs);

@@ -113,18 +113,19 @@ export class TerminalSessions {
       signal?.addEventListener('abort', stopOnAbort, { once: true });
       await session.start({ cols: request.cols, rows: request.rows }).catch(refusalOf);
       signal?.removeEventListener('abort', stopOnAbort);
-      await this.record(caller.username, request.ip, target, 'success', { session: session.id });
+      await this.record(caller.username, request.ip, `project:${target.projectId}`, 'success', { ...auditTarget(target), session: session.id });
       return session;
     } catch (err) {
       signal?.removeEventListener('abort', stopOnAbort);
       const refusal = err instanceof TerminalRefusal ? err : new TerminalRefusal(TERMINAL_CLOSE.internal, 'Internal server error');
       if (!(err instanceof TerminalRefusal)) this.deps.log.warn({ err }, 'terminal session could not be opened');
       session?.end(refusal.code, refusal.message);
-      await this.record(caller?.username ?? null, request.ip, target, 'failure', {
+      // What was asked for, also when it did not resolve to a host (the address as sent, cut short).
+      const asked = Number.isSafeInteger(request.projectId) ? `project:${request.projectId}` : null;
+      await this.record(caller?.username ?? null, request.ip, asked, 'failure', {
+        ...(target ? auditTarget(target) : { host: String(request.address).slice(0, 64) }),
         code: refusal.code,
         reason: refusal.message,
-        // What was asked for, when it did not resolve to a host (the address as sent, cut short).
-        ...(target ? {} : { projectId: Number.isSafeInteger(request.projectId) ? request.projectId : null, host: String(request.address).slice(0, 64) }),
       });
       throw refusal;
     }
@@ -166,15 +167,8 @@ export class TerminalSessions {
     }
   }
 
-  private record(actor: string | null, ip: string | undefined, target: TerminalTarget | null, result: 'success' | 'failure', detail: Record<string, unknown>): Promise<void> {
-    const write = this.deps.audit.record({
-      actor,
-      action: 'terminal.open',
-      target: target ? `project:${target.projectId}` : null,
-      ip: ip ?? null,
-      result,
-      detail: { ...(target ? auditTarget(target) : {}), ...detail },
-    });
+  private record(actor: string | null, ip: string | undefined, target: string | null, result: 'success' | 'failure', detail: Record<string, unknown>): Promise<void> {
+    const write = this.deps.audit.record({ actor, action: 'terminal.open', target, ip: ip ?? null, result, detail });
     this.track(write);
     return write.catch(() => undefined);
   }
