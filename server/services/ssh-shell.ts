@@ -31,7 +31,9 @@ export interface RecordedKey {
 export function recordedKeys(lines: string | null | undefined): RecordedKey[] {
   const keys: RecordedKey[] = [];
   for (const raw of (lines ?? '').split('\n')) {
-    const [, type, base64] = raw.trim().split(/\s+/);
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [, type, base64] = line.split(/\s+/);
     if (!type || !base64 || !/^[A-Za-z0-9+/]+=*$/.test(base64)) continue;
     keys.push({ type, blob: Buffer.from(base64, 'base64') });
   }
