@@ -53,6 +53,8 @@ export default defineConfig({
       '/api': backend,
       '/healthz': backend,
       '/graphql': { target: backend, ws: true },
+      // The terminal's WebSocket (/ws/terminal).
+      '/ws': { target: backend, ws: true },
     },
   },
 });
