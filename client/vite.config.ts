@@ -52,6 +52,9 @@ export default defineConfig({
     proxy: {
       '/api': backend,
       '/healthz': backend,
+      // The REST API's OpenAPI document and its reference, served by the server.
+      '/openapi.json': backend,
+      '/docs': backend,
       '/graphql': { target: backend, ws: true },
       // The terminal's WebSocket (/ws/terminal).
       '/ws': { target: backend, ws: true },

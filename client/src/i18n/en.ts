@@ -754,6 +754,9 @@ const en: MessageSchema = {
     themeLight: 'Light',
     themeDark: 'Dark',
   },
+  apiDocs: {
+    open: 'Open the REST API reference (OpenAPI)',
+  },
   playground: {
     title: 'GraphQL Playground',
     open: 'Open the GraphQL Playground',

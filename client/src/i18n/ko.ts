@@ -757,6 +757,9 @@ const ko = {
     themeLight: '라이트',
     themeDark: '다크',
   },
+  apiDocs: {
+    open: 'REST API 문서 열기 (OpenAPI)',
+  },
   playground: {
     title: 'GraphQL Playground',
     open: 'GraphQL Playground 열기',
