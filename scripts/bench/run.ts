@@ -24,6 +24,7 @@ import { historyAtScale } from './benches/history.js';
 import { runnerLoad } from './benches/runner.js';
 import { ansibleRunner } from './benches/ansible.js';
 import { resourcesAtScale } from './benches/resources.js';
+import { terminalSessions } from './benches/terminal.js';
 import { ensureServerBuild } from './lib/build.js';
 import { printTable, type BenchContext, type Options, type Report } from './lib/context.js';
 import { DatabaseFactory, postgresReachable, sweepLeftovers, type Backend } from './lib/db.js';
@@ -32,7 +33,7 @@ import { fmtRatio } from './lib/stats.js';
 
 const USAGE = `npm run bench -- [options]   (docs/BENCHMARKS.md)
   --quick                    small sizes, under 2 minutes (CI); exits non-zero only on errors
-  --only=1,2,3,4,5,6,7       which benchmarks (6: the Ansible runner on fleet hosts; needs root; 7: resources at pool scale)
+  --only=1,2,3,4,5,6,7,8     which benchmarks (6: the Ansible runner on fleet hosts; needs root; 7: resources at pool scale; 8: terminal sessions on fleet hosts; needs root)
   --backends=sqlite,postgresql
   --rounds=N --duration=S --warmup=S --connections=N     (HTTP benchmarks 1, 2)
   --subscribers=1000,10000 --fanout-rate=5500 --fanout-sec=5   (benchmark 3)
@@ -59,7 +60,7 @@ function parseOptions(argv: string[]): Options {
   for (const b of backends) if (b !== 'sqlite' && b !== 'postgresql') throw new Error(`--backends: sqlite and/or postgresql (got ${b})`);
   const opts: Options = {
     quick,
-    only: list('only', [1, 2, 3, 4, 5, 6, 7]),
+    only: list('only', [1, 2, 3, 4, 5, 6, 7, 8]),
     backends,
     rounds: num('rounds', quick ? 2 : 5),
     durationSec: num('duration', quick ? 1 : 10),
@@ -145,6 +146,7 @@ async function main(): Promise<number> {
   for (const b of opts.quick ? one : opts.backends) benches.push([5, `runner load [${b}]`, () => runnerLoad(ctx, b)]);
   benches.push([6, 'Ansible runner on fleet hosts [sqlite]', () => ansibleRunner(ctx)]);
   for (const b of opts.backends) benches.push([7, `resources at pool scale [${b}]`, () => resourcesAtScale(ctx, b)]);
+  benches.push([8, 'terminal sessions on fleet hosts [sqlite]', () => terminalSessions(ctx)]);
 
   for (const [n, title, run] of benches) {
     if (!opts.only.includes(n)) continue;

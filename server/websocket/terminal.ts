@@ -26,6 +26,7 @@ const MAX_FRAME_BYTES = 64 * 1024;
 /** Output waits (the shell's stream is paused) while more than this is queued for a slow client. */
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
+const DRAIN_POLL_MS = 20;
 const MAX_DIMENSION = 1000;
 
 export interface TerminalWebSocketOptions {
@@ -96,23 +97,37 @@ export function attachTerminalWebSocket(options: TerminalWebSocketOptions): { cl
       }
       state = 'open';
       socket.send(JSON.stringify({ type: 'ready' }));
-      let paused = false;
       const live = session;
       live.onInputDrain(() => socket.resume());
+      // The host's packets that arrive together (one read from its connection) go out as one
+      // frame: fewer frames and writes for the same bytes, at no delay (a microtask).
+      let pending: Buffer[] = [];
+      let paused = false;
+      const flush = () => {
+        if (!pending.length) return;
+        const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        pending = [];
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(data, { binary: true });
+        if (!paused && socket.bufferedAmount > HIGH_WATER) {
+          // A slow client: the shell's output waits until most of what is queued has gone.
+          paused = true;
+          live.pauseOutput();
+          const check = setInterval(() => {
+            if (socket.readyState !== socket.OPEN) return clearInterval(check);
+            if (socket.bufferedAmount >= LOW_WATER) return;
+            clearInterval(check);
+            paused = false;
+            live.resumeOutput();
+          }, DRAIN_POLL_MS);
+        }
+      };
       live.attach({
         output: (data) => {
-          socket.send(data, { binary: true }, () => {
-            if (paused && socket.bufferedAmount < LOW_WATER) {
-              paused = false;
-              live.resumeOutput();
-            }
-          });
-          if (!paused && socket.bufferedAmount > HIGH_WATER) {
-            paused = true;
-            live.pauseOutput();
-          }
+          if (pending.push(data) === 1) queueMicrotask(flush);
         },
         closed: (code, reason, exitCode) => {
+          flush();
           if (exitCode !== undefined && socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'exit', code: exitCode }));
           close(code, reason);
         },

@@ -6,7 +6,7 @@ import { fmtRatio } from './stats.js';
 
 export interface Options {
   quick: boolean;
-  /** Benchmarks to run (1-7). */
+  /** Benchmarks to run (1-8). */
   only: number[];
   backends: Backend[];
   rounds: number;
