@@ -27,6 +27,12 @@ const MAX_FRAME_BYTES = 64 * 1024;
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 const DRAIN_POLL_MS = 20;
+/**
+ * The server pings every open terminal this often: proxies in between see traffic while the user
+ * only reads, and a client that stopped answering (no pong since the last ping) is dropped,
+ * which ends its session. A pong is not the user's input: it does not hold off the idle timeout.
+ */
+export const PING_INTERVAL_MS = 30_000;
 const MAX_DIMENSION = 1000;
 
 export interface TerminalWebSocketOptions {
@@ -34,6 +40,7 @@ export interface TerminalWebSocketOptions {
   terminals: TerminalSessions;
   log: { warn(obj: object, msg: string): void };
   authTimeoutMs?: number;
+  pingIntervalMs?: number;
 }
 
 type Control = { type: 'auth'; token: unknown; cols?: unknown; rows?: unknown } | { type: 'resize'; cols: unknown; rows: unknown };
@@ -72,13 +79,27 @@ export function attachTerminalWebSocket(options: TerminalWebSocketOptions): { cl
       if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
     };
     const authTimer = setTimeout(() => close(TERMINAL_CLOSE.unauthenticated, 'No auth message in time'), authTimeoutMs);
+    let answered = true;
+    let unanswered = false;
+    socket.on('pong', () => {
+      answered = true;
+    });
+    const pings = setInterval(() => {
+      if (!answered) {
+        unanswered = true;
+        return socket.terminate();
+      }
+      answered = false;
+      socket.ping();
+    }, options.pingIntervalMs ?? PING_INTERVAL_MS);
 
     socket.on('error', (err: Error & { code?: string }) => log.warn({ code: err.code, reason: err.message }, 'terminal WebSocket client error'));
     socket.on('close', () => {
       clearTimeout(authTimer);
+      clearInterval(pings);
       state = 'closed';
       leaving.abort();
-      session?.end(TERMINAL_CLOSE.normal, 'The client closed the terminal');
+      session?.end(TERMINAL_CLOSE.normal, unanswered ? 'The client stopped answering' : 'The client closed the terminal');
     });
 
     const open = async (message: Extract<Control, { type: 'auth' }>) => {
