@@ -8,12 +8,21 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 
+/** The routes attached to each HTTP server, so tests can list its paths. */
+const attached = new WeakMap<Server, WebSocketRoutes>();
+
+/** The paths `server` upgrades to WebSockets (the access matrix covers each). */
+export function webSocketPaths(server: Server): string[] {
+  return attached.get(server)?.paths ?? [];
+}
+
 export class WebSocketRoutes {
   private readonly routes = new Map<string, WebSocketServer>();
   private readonly listener = (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head);
 
   constructor(private readonly server: Server) {
     server.on('upgrade', this.listener);
+    attached.set(server, this);
   }
 
   /** Hands upgrades of `path` (exactly; any query string allowed) to `wss`. */
