@@ -84,6 +84,8 @@ export interface AppOptions {
   runner?: Runner;
   /** Fastify logger setting; default: {@link loggerOptions} (pretty in development, JSON lines otherwise). */
   logger?: boolean | object;
+  /** false: every GraphQL request over HTTP goes through Apollo's pipeline (tests compare; graphql/fast-path.ts). */
+  graphqlFastPath?: boolean;
 }
 
 function createRunner(config: Config, ssh: SshAccess, vcenter: () => ReturnType<typeof vcenterAccess>): Runner {
@@ -259,6 +261,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registerGraphQLHttp(http, apollo, {
       path: '/graphql',
       maxTokens: config.graphql.maxTokens,
+      // Queries that already ran compiled are answered without Apollo's pipeline (graphql/fast-path.ts).
+      fastPath: options.graphqlFastPath === false ? undefined : { execution, schema, maxComplexity: config.graphql.maxComplexity },
       context: async (request) => {
         try {
           return await buildContext(services, request.headers.authorization, request.ip);

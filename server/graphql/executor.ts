@@ -28,9 +28,26 @@
  * `maxOperations` (200) are kept, the least recently used dropped first; the console sends 31
  * kinds over HTTP. Subscriptions and anything else over graphql-ws are not affected: they run
  * through graphql-js (graphql/websocket.ts).
+ *
+ * A query (not a mutation) that ran compiled is also remembered by its text and operation name
+ * ({@link CompiledExecution.knownQuery}), for as long as its compiled operation is kept: the
+ * next requests with the same text and name are answered by graphql/fast-path.ts without
+ * Apollo's pipeline, which hands back to Apollo what it cannot answer exactly as Apollo would
+ * ({@link Precomputed}).
  */
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
-import { execute, getVariableValues, GraphQLError, Kind, Source, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type SourceLocation } from 'graphql';
+import {
+  execute,
+  getVariableValues,
+  GraphQLError,
+  Kind,
+  Source,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SourceLocation,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
 type Gateway = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -50,7 +67,37 @@ interface Operation {
   executions: number;
   /** undefined: not compiled yet; null: cannot be compiled. */
   compiled: CompiledQuery | null | undefined;
+  /** Set when the operation is dropped from the compiled ones (its known query goes with it). */
+  dropped?: true;
 }
+
+/**
+ * A query that ran compiled here through Apollo: its text was parsed and validated by Apollo,
+ * the operation chosen from it by name, and the limits checked (graphql/fast-path.ts answers
+ * it again without Apollo, for the same text and operation name).
+ */
+export interface KnownQuery {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly compiled: CompiledQuery;
+  /** The operation's key among the compiled ones (Apollo's query hash and the operation name). */
+  readonly key: string;
+  readonly record: Operation;
+}
+
+/**
+ * What graphql/fast-path.ts already did with a request it hands on to Apollo after all: the
+ * compiled query's result (field errors, which Apollo formats), or what it threw. Apollo runs
+ * the request as usual, and its execution step answers this instead of running the query a
+ * second time. Carried on the request's context (Apollo copies the context's own properties).
+ */
+export interface Precomputed {
+  readonly source: string;
+  readonly operationName: string;
+  readonly outcome: { result: ExecutionResult } | { thrown: unknown };
+}
+
+export const PRECOMPUTED: unique symbol = Symbol('hcmp.precomputedExecution');
 
 /** How operations were executed since start (the tests read these). */
 export interface ExecutionCounts {
@@ -60,11 +107,18 @@ export interface ExecutionCounts {
   fellBack: number;
   compilations: number;
   compileErrors: number;
+  /** Known queries run by graphql/fast-path.ts (not counted in `compiled`). */
+  direct: number;
+  /** Of those, the ones handed on to Apollo with their result (they ended in errors). */
+  handedOn: number;
 }
 
 export class CompiledExecution {
-  readonly counts: ExecutionCounts = { interpreted: 0, compiled: 0, fellBack: 0, compilations: 0, compileErrors: 0 };
+  readonly counts: ExecutionCounts = { interpreted: 0, compiled: 0, fellBack: 0, compilations: 0, compileErrors: 0, direct: 0, handedOn: 0 };
   private readonly operations = new Map<string, Operation>();
+  /** Queries that ran compiled, by query text, then operation name ('' for none). */
+  private readonly known = new Map<string, Map<string, KnownQuery>>();
+  private knownCount = 0;
   private readonly maxOperations: number;
 
   constructor(
@@ -100,6 +154,8 @@ export class CompiledExecution {
     // Apollo executes even when no operation matches operationName; graphql-js words that error.
     const operation = request.operation as ExecutorContext['operation'] | undefined;
     if (!operation) return this.interpret(request);
+    const precomputed = precomputedFor(request);
+    if (precomputed) return this.handOver(request, precomputed);
     const compiled = this.compiledFor(request);
     if (!compiled) return this.interpret(request);
     const variables = request.request.variables ?? {};
@@ -112,9 +168,82 @@ export class CompiledExecution {
       return this.interpret(request);
     }
     this.counts.compiled++;
+    if (operation.operation === 'query') this.remember(request, compiled);
+    return this.asGraphQLJsResult(request, result);
+  }
+
+  /** A compiled query's result as graphql-js gives it (field errors wrapped as graphql-js does). */
+  private asGraphQLJsResult(request: ExecutorContext, result: ExecutionResult): ExecutionResult {
     if (!result.errors?.length) return result;
     const source = request.document.loc?.source ?? new Source(request.source);
     return { ...result, errors: result.errors.map((error) => asGraphQLJsError(error, source)) };
+  }
+
+  /** The fast path's own execution of this request, handed on to Apollo (see {@link Precomputed}). */
+  private handOver(request: ExecutorContext, precomputed: Precomputed): Promise<ExecutionResult> {
+    this.counts.handedOn++;
+    if ('thrown' in precomputed.outcome) return Promise.reject(precomputed.outcome.thrown);
+    return Promise.resolve(this.asGraphQLJsResult(request, precomputed.outcome.result));
+  }
+
+  /**
+   * The compiled query for a query text and operation name that already ran compiled through
+   * Apollo, or undefined. A hit counts as a use of the compiled operation (it stays among the
+   * most recently used).
+   */
+  knownQuery(source: string, operationName: string | undefined): KnownQuery | undefined {
+    const byName = this.known.get(source);
+    if (byName === undefined) return undefined;
+    const query = byName.get(operationName ?? '');
+    if (query === undefined) return undefined;
+    if (query.record.dropped) {
+      this.forget(source, operationName ?? '');
+      return undefined;
+    }
+    const operations = this.operations;
+    if (operations.size > 1) {
+      operations.delete(query.key);
+      operations.set(query.key, query.record);
+    }
+    return query;
+  }
+
+  /** Runs a known query compiled: the fast path's execution (graphql/fast-path.ts). */
+  runKnown(query: KnownQuery, context: unknown, variables: Record<string, unknown>): Promise<ExecutionResult> | ExecutionResult {
+    this.counts.direct++;
+    return query.compiled.query(undefined, context, variables);
+  }
+
+  private remember(request: ExecutorContext, compiled: CompiledQuery): void {
+    const source = request.source;
+    const name = request.request.operationName ?? '';
+    const existing = this.known.get(source)?.get(name);
+    if (existing && !existing.record.dropped) return;
+    if (existing) this.forget(source, name);
+    const key = `${request.queryHash}\n${request.request.operationName ?? ''}`;
+    const record = this.operations.get(key);
+    if (!record || record.compiled !== compiled) return;
+    if (this.knownCount >= this.maxOperations) {
+      // The compiled operations hold at most maxOperations, so a full list has a dropped one.
+      for (const [text, names] of this.known) {
+        for (const [n, q] of names) if (q.record.dropped) this.forget(text, n);
+      }
+      if (this.knownCount >= this.maxOperations) return;
+    }
+    let byName = this.known.get(source);
+    if (!byName) {
+      byName = new Map();
+      this.known.set(source, byName);
+    }
+    byName.set(name, { document: request.document, operation: request.operation, compiled, key, record });
+    this.knownCount++;
+  }
+
+  private forget(source: string, name: string): void {
+    const byName = this.known.get(source);
+    if (!byName?.delete(name)) return;
+    this.knownCount--;
+    if (byName.size === 0) this.known.delete(source);
   }
 
   private interpret(request: ExecutorContext): Promise<ExecutionResult> {
@@ -141,7 +270,11 @@ export class CompiledExecution {
       this.operations.delete(key);
     } else {
       operation = { executions: 0, compiled: undefined };
-      if (this.operations.size >= this.maxOperations) this.operations.delete(this.operations.keys().next().value!);
+      if (this.operations.size >= this.maxOperations) {
+        const [oldest, dropped] = this.operations.entries().next().value!;
+        dropped.dropped = true;
+        this.operations.delete(oldest);
+      }
     }
     this.operations.set(key, operation);
     if (operation.compiled !== undefined) return operation.compiled;
@@ -165,6 +298,14 @@ export class CompiledExecution {
     }
     return null;
   }
+}
+
+/** The fast path's execution of this very request (same text, same operation), if it ran one. */
+function precomputedFor(request: ExecutorContext): Precomputed | undefined {
+  const context = request.context as { [PRECOMPUTED]?: Precomputed } | undefined;
+  const precomputed = context?.[PRECOMPUTED];
+  if (!precomputed || precomputed.source !== request.source || precomputed.operationName !== (request.request.operationName ?? '')) return undefined;
+  return precomputed;
 }
 
 /**

@@ -8,11 +8,13 @@
  * first `?` of the request line, which is all `URL#search` ever holds), and it needed a global
  * preHandler hook for the subscription check that every other route then paid for too.
  * Apollo parses, validates, executes and formats as before; CSRF prevention, content
- * negotiation and status codes are Apollo's.
+ * negotiation and status codes are Apollo's. A query that already ran compiled through Apollo
+ * is answered by the fast path (graphql/fast-path.ts) when it can answer exactly as Apollo would.
  */
 import { Readable } from 'node:stream';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLFastPath, type FastPathOptions } from './fast-path.js';
 import { isHttpSubscription, SUBSCRIPTION_OVER_HTTP } from './limits.js';
 
 export interface GraphQLHttpOptions<TContext extends BaseContext> {
@@ -21,6 +23,8 @@ export interface GraphQLHttpOptions<TContext extends BaseContext> {
   context: (request: FastifyRequest) => Promise<TContext>;
   /** Parser token limit for the subscription check (the same as Apollo's `parseOptions`). */
   maxTokens: number;
+  /** Answer queries that already ran without Apollo's pipeline, where that gives the same answer (graphql/fast-path.ts). */
+  fastPath?: Omit<FastPathOptions<TContext>, 'context'>;
 }
 
 /** The request's headers as Apollo reads them: lower-case names, repeated values joined. */
@@ -43,10 +47,15 @@ function searchOf(url: string): string {
 
 export function registerGraphQLHttp<TContext extends BaseContext>(http: FastifyInstance, apollo: ApolloServer<TContext>, options: GraphQLHttpOptions<TContext>): void {
   apollo.assertStarted('registerGraphQLHttp()');
+  const fastPath = options.fastPath && new GraphQLFastPath<TContext>({ ...options.fastPath, context: options.context });
   http.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: options.path,
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      // A query that already ran, answered without Apollo when that gives the same answer. (A
+      // document with a subscription never reaches Apollo's execution, so it is never known.)
+      const handOn = fastPath ? await fastPath.answer(request, reply) : undefined;
+      if (typeof handOn === 'string') return handOn;
       // Over HTTP a subscription would run without its event stream: refused before Apollo.
       const params = (request.method === 'GET' ? request.query : request.body) as { query?: unknown } | null | undefined;
       if (isHttpSubscription(params?.query, options.maxTokens)) {
@@ -54,10 +63,11 @@ export function registerGraphQLHttp<TContext extends BaseContext>(http: FastifyI
       }
       const answer = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: request.method.toUpperCase(), headers: headerMap(request), search: searchOf(request.url), body: request.body },
-        context: () => options.context(request),
+        context: handOn?.context ?? (() => options.context(request)),
       });
       for (const [name, value] of answer.headers) void reply.header(name, value);
       void reply.code(answer.status ?? 200);
+      if (fastPath && request.method === 'POST' && (answer.status ?? 200) === 200) fastPath.learnAccept(request.headers.accept, answer.headers.get('content-type'));
       if (answer.body.kind === 'complete') return answer.body.string;
       // Incremental delivery (@defer/@stream); graphql 16 has none, kept for completeness.
       return reply.send(Readable.from(answer.body.asyncIterator));

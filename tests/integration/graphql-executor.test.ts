@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { getIntrospectionQuery, GraphQLError, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGraphQLSchema } from '../../server/graphql/schema.js';
-import { CompiledExecution, positionOf } from '../../server/graphql/executor.js';
+import { CompiledExecution, positionOf, PRECOMPUTED } from '../../server/graphql/executor.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const OPERATIONS_DIR = join(import.meta.dirname, '..', '..', 'client', 'src', 'graphql', 'operations');
@@ -306,6 +306,49 @@ describe('CompiledExecution', () => {
     entry.compiled = { query: async () => ({ errors: [new GraphQLError('Variable "$x" got invalid value')] }) };
     expect(await execution.execute(request)).toEqual({ data: { __typename: 'Query' } });
     expect(execution.counts).toMatchObject({ compiled: 1, fellBack: 1, interpreted: 1 });
+  });
+
+  it('knows a query by its text and operation name once it ran compiled, as long as the compiled operation is kept', async () => {
+    const schema = await buildGraphQLSchema();
+    const execution = new CompiledExecution(schema, { compileAfter: 2, maxOperations: 2 });
+    const typename = requestFor('{ __typename }', null);
+    await execution.execute(typename);
+    expect(execution.knownQuery('{ __typename }', undefined)).toBeUndefined();
+    await execution.execute(typename);
+    const known = execution.knownQuery('{ __typename }', undefined);
+    expect(known?.operation).toBe(typename.operation);
+    expect(execution.knownQuery('{ __typename }', 'Other')).toBeUndefined();
+    expect(execution.knownQuery('{  __typename }', undefined)).toBeUndefined();
+    expect(await execution.runKnown(known!, {}, {})).toEqual({ data: { __typename: 'Query' } });
+    expect(execution.counts).toMatchObject({ interpreted: 1, compiled: 1, direct: 1 });
+    // Mutations are never known: they always go through Apollo.
+    const logout = requestFor('mutation { logout }', null);
+    for (let i = 0; i < 3; i++) await execution.execute(logout).catch(() => undefined);
+    expect(execution.knownQuery('mutation { logout }', undefined)).toBeUndefined();
+    // Two other operations push the known one out of the compiled ones: it is forgotten with it.
+    await execution.execute(requestFor('{ b: __typename }', null));
+    await execution.execute(requestFor('{ c: __typename }', null));
+    expect(execution.knownQuery('{ __typename }', undefined)).toBeUndefined();
+  });
+
+  it('answers a request the fast path already ran with that result, as graphql-js errors', async () => {
+    const schema = await buildGraphQLSchema();
+    const execution = new CompiledExecution(schema, { compileAfter: 1 });
+    const query = 'query {\r\n  me { username }\n}';
+    const request = requestFor(query, null);
+    const compiledError = new GraphQLError('Not signed in', { path: ['me'] });
+    Object.assign(compiledError, { locations: [{ line: 2, column: 3 }] });
+    const context = { caller: null, services: {}, [PRECOMPUTED]: { source: query, operationName: '', outcome: { result: { data: null, errors: [compiledError] } } } };
+    const result = await execution.execute({ ...request, context } as typeof request);
+    expect(result.data).toBeNull();
+    expect(result.errors?.[0].originalError).toBeInstanceOf(Error);
+    expect(result.errors?.[0].locations).toEqual([{ line: 2, column: 3 }]);
+    expect(execution.counts).toMatchObject({ handedOn: 1, compiled: 0, interpreted: 0 });
+    // Another text (or operation) than the one the fast path ran: executed as usual.
+    const other = requestFor('{ __typename }', null);
+    expect(await execution.execute({ ...other, context } as typeof other)).toEqual({ data: { __typename: 'Query' } });
+    const thrown = { ...context, [PRECOMPUTED]: { source: query, operationName: '', outcome: { thrown: new Error('boom') } } };
+    await expect(execution.execute({ ...request, context: thrown } as typeof request)).rejects.toThrow('boom');
   });
 
   it('an operation that cannot be compiled is reported once and keeps running through graphql-js', async () => {
