@@ -31,6 +31,7 @@ import { registerHttpSecurity } from './http-security.js';
 import { loggerOptions } from './logging.js';
 import { registerPlatformMetrics } from './observability/metrics.js';
 import { makeErrorHandler } from './rest/errors.js';
+import { DOCS_PREFIX, OPENAPI_PATH, registerOpenApi } from './rest/openapi.js';
 import { registerAccountRoutes } from './rest/account-routes.js';
 import { registerDesignRoutes } from './rest/design-routes.js';
 import { registerPoolRoutes } from './rest/pool-routes.js';
@@ -84,6 +85,8 @@ export interface AppOptions {
   runner?: Runner;
   /** Fastify logger setting; default: {@link loggerOptions} (pretty in development, JSON lines otherwise). */
   logger?: boolean | object;
+  /** Fail every answer its response schema does not describe exactly (tests; rest/response-check.ts). */
+  checkResponses?: boolean;
   /** false: every GraphQL request over HTTP goes through Apollo's pipeline (tests compare; graphql/fast-path.ts). */
   graphqlFastPath?: boolean;
 }
@@ -130,6 +133,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // the answer itself, and compression adds to Vary what caching set); see http-caching.ts.
   registerConditionalGets(http);
   registerCompression(http);
+  // The OpenAPI document (/openapi.json, /docs) from the routes' schemas, and the schemas' validation; before any route (rest/openapi.ts).
+  await registerOpenApi(http, { checkResponses: options.checkResponses });
   const log = http.log;
   // The platform's own /metrics and request timing, before any route (observability/metrics.ts).
   const platformMetrics = registerPlatformMetrics(http, config.metrics, log);
@@ -309,7 +314,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     http.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0];
-      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path.startsWith('/ws/') || path === '/healthz' || path === '/livez' || path === '/metrics';
+      const isApi = path.startsWith('/api/') || path === '/api' || path.startsWith('/graphql') || path.startsWith('/ws/') || path === '/healthz' || path === '/livez' || path === '/metrics' || path === OPENAPI_PATH || path === DOCS_PREFIX || path.startsWith(`${DOCS_PREFIX}/`);
       if (!isApi && request.method === 'GET' && hasClient) return reply.type('text/html').sendFile('index.html');
       return reply.status(404).send({ detail: 'Not Found' });
     });

@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { DatabaseInfo } from './db/orm.js';
+import { HEALTHZ_SCHEMA, LIVEZ_SCHEMA } from './rest/schemas/platform.schema.js';
 
 /** How long /healthz waits for the database before it calls it unreachable. */
 export const HEALTH_PROBE_TIMEOUT_MS = 2_000;
@@ -51,7 +52,7 @@ async function probeDatabase(probe: () => Promise<unknown>, timeoutMs: number): 
 
 export function registerHealthRoutes(http: FastifyInstance, options: HealthOptions): void {
   const { database } = options;
-  http.get('/healthz', async (_request, reply) => {
+  http.get('/healthz', { schema: HEALTHZ_SCHEMA }, async (_request, reply) => {
     const probe = await probeDatabase(options.probe, options.probeTimeoutMs ?? HEALTH_PROBE_TIMEOUT_MS);
     void reply.header('cache-control', 'no-store');
     if (!probe.reachable) void reply.code(503);
@@ -66,7 +67,7 @@ export function registerHealthRoutes(http: FastifyInstance, options: HealthOptio
       runner: options.runner(),
     };
   });
-  http.get('/livez', async (_request, reply) => {
+  http.get('/livez', { schema: LIVEZ_SCHEMA }, async (_request, reply) => {
     void reply.header('cache-control', 'no-store');
     return { status: 'ok', uptime_seconds: Math.round(process.uptime()) };
   });

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { METRICS_SCHEMA } from '../rest/schemas/platform.schema.js';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
@@ -24,7 +25,7 @@ export function bearerMatcher(token: string): (authorization: string | undefined
 
 export function registerMetricsRoute(http: FastifyInstance, registry: Registry, token: string | undefined): void {
   const authorized = token === undefined ? () => true : bearerMatcher(token);
-  http.get('/metrics', async (request, reply) => {
+  http.get('/metrics', { schema: METRICS_SCHEMA }, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     if (!authorized(request.headers.authorization)) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ detail: 'Not authenticated' });

@@ -1,17 +1,38 @@
 /**
  * The fuller version's account and admin paths (`/api/signup`, `/api/admin/...`), plus the
  * account actions it lacked (logout, own password, reject, disable, roles, resets, quotas,
- * audit). Each route translates to the same services GraphQL uses.
+ * audit). Each route translates to the same services GraphQL uses; its schema
+ * (schemas/account.schema.ts) writes the answers, validates the bodies of plain strings and is
+ * its OpenAPI entry.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { User } from '../entities/index.js';
 import { adminStats, changeAdminSettings, readAdminSettings } from '../services/admin-settings.js';
 import type { AdminSettingsPatch } from '../services/settings.js';
-import { invalidInput, type ValidationIssue } from '../services/errors.js';
+import { invalidInput } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import type { Quota } from '../services/quotas.js';
 import { ACCOUNT_MESSAGES } from '../services/users.js';
-import { callerOf } from './routes.js';
+import { authenticated, callerFor } from './caller.js';
+import {
+  ADMIN_SETTINGS_SCHEMA,
+  ADMIN_STATS_SCHEMA,
+  APPROVE_USER_SCHEMA,
+  AUDIT_SCHEMA,
+  CHANGE_PASSWORD_SCHEMA,
+  DISABLE_USER_SCHEMA,
+  LOGOUT_SCHEMA,
+  ME_SCHEMA,
+  PENDING_USERS_SCHEMA,
+  REJECT_USER_SCHEMA,
+  RESET_PASSWORD_SCHEMA,
+  SET_QUOTA_SCHEMA,
+  SET_ROLE_SCHEMA,
+  SIGNUP_SCHEMA,
+  UPDATE_SETTINGS_SCHEMA,
+  USERS_SCHEMA,
+} from './schemas/account.schema.js';
+import type { SchemaTypeProvider } from './schemas/static.js';
 import { pythonIsoUtc } from './shapes.js';
 
 type Body = Record<string, unknown>;
@@ -21,17 +42,6 @@ function objectBody(body: unknown): Body {
     throw invalidInput([{ loc: ['body'], msg: 'Input should be a valid JSON object', type: 'model_type' }]);
   }
   return body as Body;
-}
-
-/** Required string fields of a body, with FastAPI-style errors for the missing or mistyped. */
-function strings<K extends string>(body: Body, ...fields: K[]): Record<K, string> {
-  const issues: ValidationIssue[] = [];
-  for (const f of fields) {
-    if (body[f] === undefined) issues.push({ loc: ['body', f], msg: 'Field required', type: 'missing' });
-    else if (typeof body[f] !== 'string') issues.push({ loc: ['body', f], msg: 'Input should be a valid string', type: 'string_type' });
-  }
-  if (issues.length) throw invalidInput(issues);
-  return body as Record<K, string>;
 }
 
 const quotaShape = (q: Quota | null) => (q ? { max_vms: q.hosts, max_cpu: q.vcpu, max_ram: q.memoryGb, max_disk: q.diskGb } : null);
@@ -48,85 +58,87 @@ function userShape(user: User, quota: Quota | null) {
   };
 }
 
-const usernameParam = (request: FastifyRequest) => (request.params as { username: string }).username;
+const usernameParam = (request: { params: { username: string } }) => request.params.username;
 
-export function registerAccountRoutes(app: FastifyInstance, services: Services): void {
+export function registerAccountRoutes(http: FastifyInstance, services: Services): void {
+  const app = http.withTypeProvider<SchemaTypeProvider>();
   const { users, userAdmin, quotas } = services;
+  const signedIn = authenticated(services);
   const shape = (u: User) => userShape(u, quotas.limitOf(u));
 
-  app.post('/api/signup', async (request) => {
+  app.post('/api/signup', { schema: SIGNUP_SCHEMA }, async (request) => {
     const body = objectBody(request.body);
     await users.signup(services.fork(), { username: body.username, password: body.password, fullName: body.full_name }, request.ip);
     return { message: ACCOUNT_MESSAGES.signedUp };
   });
 
-  app.post('/api/logout', async (request) => {
-    const caller = await callerOf(services, request);
+  app.post('/api/logout', { schema: LOGOUT_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     await services.sessions.logout(caller);
     await services.audit.record({ actor: caller.username, action: 'logout', target: caller.username, ip: caller.ip, result: 'success' });
-    return { status: 'success', message: '로그아웃 되었습니다.' };
+    return { status: 'success', message: '로그아웃 되었습니다.' } as const;
   });
 
-  app.get('/api/me', async (request) => {
-    const caller = await callerOf(services, request);
+  app.get('/api/me', { schema: ME_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const em = services.fork();
     const user = await users.me(em, caller);
     const status = await quotas.status(em, user.username);
     return { ...shape(user), usage: { projects: status.used.liveProjects, hosts: status.used.usedHosts, vcpu: status.used.usedVcpu, memory: status.used.usedMemory, disk: status.used.usedDisk } };
   });
 
-  app.post('/api/me/password', async (request) => {
-    const caller = await callerOf(services, request);
-    const body = strings(objectBody(request.body), 'current_password', 'new_password');
-    await users.changePassword(services.fork(), caller, body.current_password, body.new_password);
-    return { status: 'success', message: '비밀번호가 변경되었습니다.' };
+  app.post('/api/me/password', { schema: CHANGE_PASSWORD_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
+    const { current_password, new_password } = request.body;
+    await users.changePassword(services.fork(), caller, current_password, new_password);
+    return { status: 'success', message: '비밀번호가 변경되었습니다.' } as const;
   });
 
-  app.get('/api/admin/pending-users', async (request) => {
-    const caller = await callerOf(services, request);
+  app.get('/api/admin/pending-users', { schema: PENDING_USERS_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     return (await userAdmin.list(services.fork(), caller, 'pending')).map(shape);
   });
 
-  app.get('/api/admin/users', async (request) => {
-    const caller = await callerOf(services, request);
+  app.get('/api/admin/users', { schema: USERS_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const status = (request.query as { status?: string }).status;
     return (await userAdmin.list(services.fork(), caller, (status || null) as never)).map(shape);
   });
 
-  app.post('/api/admin/approve-user/:username', async (request) => {
-    const caller = await callerOf(services, request);
+  app.post('/api/admin/approve-user/:username', { schema: APPROVE_USER_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const user = await userAdmin.approve(services.fork(), caller, usernameParam(request));
     return { message: `${user.username} 사용자가 승인되었으며 기본 쿼터가 할당되었습니다.` };
   });
 
-  app.post('/api/admin/reject-user/:username', async (request) => {
-    const caller = await callerOf(services, request);
+  app.post('/api/admin/reject-user/:username', { schema: REJECT_USER_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const user = await userAdmin.reject(services.fork(), caller, usernameParam(request));
     return { message: `${user.username} 사용자의 가입 신청이 거절되었습니다.` };
   });
 
-  app.post('/api/admin/disable-user/:username', async (request) => {
-    const caller = await callerOf(services, request);
+  app.post('/api/admin/disable-user/:username', { schema: DISABLE_USER_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const user = await userAdmin.disable(services.fork(), caller, usernameParam(request));
     return { message: `${user.username} 사용자가 비활성화되었습니다.` };
   });
 
-  app.post('/api/admin/users/:username/role', async (request) => {
-    const caller = await callerOf(services, request);
-    const { role } = strings(objectBody(request.body), 'role');
+  app.post('/api/admin/users/:username/role', { schema: SET_ROLE_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
+    const { role } = request.body;
     const user = await userAdmin.setRole(services.fork(), caller, usernameParam(request), role);
     return { message: `${user.username} 사용자의 역할이 ${user.role}(으)로 변경되었습니다.` };
   });
 
-  app.post('/api/admin/users/:username/password', async (request) => {
-    const caller = await callerOf(services, request);
-    const { new_password } = strings(objectBody(request.body), 'new_password');
+  app.post('/api/admin/users/:username/password', { schema: RESET_PASSWORD_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
+    const { new_password } = request.body;
     const user = await userAdmin.resetPassword(services.fork(), caller, usernameParam(request), new_password);
     return { message: `${user.username} 사용자의 비밀번호가 재설정되었습니다.` };
   });
 
-  app.post('/api/admin/users/:username/quota', async (request) => {
-    const caller = await callerOf(services, request);
+  app.post('/api/admin/users/:username/quota', { schema: SET_QUOTA_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const body = objectBody(request.body);
     const user = await userAdmin.setQuota(services.fork(), caller, usernameParam(request), {
       hosts: body.max_vms as number | undefined,
@@ -137,8 +149,8 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
     return { message: `${user.username} 사용자의 쿼터가 변경되었습니다.`, quota: quotaShape(quotas.limitOf(user)) };
   });
 
-  app.get('/api/admin/settings', async (request) => {
-    const caller = await callerOf(services, request);
+  app.get('/api/admin/settings', { schema: ADMIN_SETTINGS_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const s = await readAdminSettings(services.fork(), caller);
     return {
       vcenter_ip: s.vcenterIp,
@@ -157,8 +169,8 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
     };
   });
 
-  app.post('/api/admin/settings', async (request) => {
-    const caller = await callerOf(services, request);
+  app.post('/api/admin/settings', { schema: UPDATE_SETTINGS_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const b = objectBody(request.body);
     const patch = {
       systemNotice: b.system_notice,
@@ -176,11 +188,11 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       sshPrivateKey: b.ssh_private_key,
     } as unknown as AdminSettingsPatch;
     await changeAdminSettings(services, services.fork(), caller, patch, b.admin_password);
-    return { status: 'success', message: '설정이 저장되었습니다.' };
+    return { status: 'success', message: '설정이 저장되었습니다.' } as const;
   });
 
-  app.get('/api/admin/stats', async (request) => {
-    const caller = await callerOf(services, request);
+  app.get('/api/admin/stats', { schema: ADMIN_STATS_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const u = await adminStats(services.fork(), caller);
     return {
       total_projects: u.totalProjects,
@@ -192,8 +204,8 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
     };
   });
 
-  app.get('/api/admin/audit', async (request) => {
-    const caller = await callerOf(services, request);
+  app.get('/api/admin/audit', { schema: AUDIT_SCHEMA, preValidation: signedIn }, async (request) => {
+    const caller = callerFor(request);
     const q = request.query as Record<string, string | undefined>;
     const int = (v: string | undefined, name: string) => {
       if (v === undefined) return undefined;

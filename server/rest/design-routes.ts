@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { designPreview, type DesignPreview } from '../services/design/index.js';
 import { invalidInput } from '../services/errors.js';
 import type { Services } from '../services/index.js';
+import { designPreviewSchema, type DESIGN_PREVIEW } from './schemas/design.schema.js';
+import type { SchemaTypeProvider, Static } from './schemas/static.js';
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
@@ -19,11 +21,12 @@ export function snakeKeys(value: unknown): unknown {
 }
 
 export function designPreviewShape(preview: DesignPreview) {
-  return snakeKeys(preview) as Record<string, unknown>;
+  return snakeKeys(preview) as Static<typeof DESIGN_PREVIEW>;
 }
 
-export function registerDesignRoutes(app: FastifyInstance, services: Services): void {
-  app.post('/api/design/preview', async (request) => {
+export function registerDesignRoutes(http: FastifyInstance, services: Services): void {
+  const app = http.withTypeProvider<SchemaTypeProvider>();
+  app.post('/api/design/preview', { schema: designPreviewSchema(services.catalog) }, async (request) => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw invalidInput([{ loc: ['body'], msg: 'Input should be a valid JSON object', type: 'model_type' }]);

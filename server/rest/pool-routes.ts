@@ -1,16 +1,26 @@
 /**
  * `/api/admin/pool`: the workload pool's hosts for admins — list, add, remove, drain and undrain,
  * reset a recorded host key, check reachability. Translates to the same service GraphQL uses;
- * errors are FastAPI-shaped (rest/errors.ts), a held host's removal is 409.
+ * errors are FastAPI-shaped (rest/errors.ts), a held host's removal is 409. The schemas
+ * (schemas/pool.schema.ts) write the answers and validate the host id of the path.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { invalidInput } from '../services/errors.js';
-import { requireAdmin } from '../services/settings.js';
 import type { Services } from '../services/index.js';
 import { MAX_POOL_PAGE } from '../services/pool-admin.js';
 import type { PoolHostView } from '../services/pool-hosts.js';
 import type { HostStatus, InfraType } from '../entities/index.js';
-import { callerOf } from './routes.js';
+import { adminOnly, callerFor } from './caller.js';
+import {
+  ADD_POOL_SCHEMA,
+  CHECK_POOL_SCHEMA,
+  DRAIN_SCHEMA,
+  LIST_POOL_SCHEMA,
+  REMOVE_POOL_HOST_SCHEMA,
+  RESET_HOST_KEY_SCHEMA,
+  UNDRAIN_SCHEMA,
+} from './schemas/pool.schema.js';
+import type { SchemaTypeProvider } from './schemas/static.js';
 import { pythonIsoUtc } from './shapes.js';
 
 function hostShape(h: PoolHostView) {
@@ -39,11 +49,8 @@ function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function hostId(request: FastifyRequest): number {
-  const raw = (request.params as { id: string }).id;
-  if (!/^\d{1,15}$/.test(raw)) throw invalidInput([{ loc: ['path', 'id'], msg: 'Input should be a valid integer', type: 'int_parsing' }]);
-  return Number(raw);
-}
+/** The path's host id, a whole number by its schema. */
+const hostId = (request: { params: { id: string } }) => Number(request.params.id);
 
 /** `?limit=`: the page size, named as REST clients send it (the service calls it `first`). */
 function pageSize(value: string | undefined): number | undefined {
@@ -64,13 +71,14 @@ function newHosts(body: Record<string, unknown>): unknown {
   });
 }
 
-export function registerPoolRoutes(app: FastifyInstance, services: Services): void {
+export function registerPoolRoutes(http: FastifyInstance, services: Services): void {
+  const app = http.withTypeProvider<SchemaTypeProvider>();
   const { poolAdmin } = services;
   // Access first: a user or a caller without a token is refused before the path or query is read.
-  const adminOf = async (request: FastifyRequest) => requireAdmin(await callerOf(services, request));
+  const admin = adminOnly(services);
 
-  app.get('/api/admin/pool', async (request) => {
-    const caller = await adminOf(request);
+  app.get('/api/admin/pool', { schema: LIST_POOL_SCHEMA, preValidation: admin }, async (request) => {
+    const caller = callerFor(request);
     const q = request.query as Record<string, string | undefined>;
     const page = await poolAdmin.list(services.sqlDb, caller, {
       first: pageSize(q.limit),
@@ -82,36 +90,36 @@ export function registerPoolRoutes(app: FastifyInstance, services: Services): vo
     return { hosts: page.items.map(hostShape), total_count: page.totalCount, has_more: page.hasNextPage, next_after: page.hasNextPage ? page.endCursor : null };
   });
 
-  app.post('/api/admin/pool', async (request) => {
-    const caller = await adminOf(request);
+  app.post('/api/admin/pool', { schema: ADD_POOL_SCHEMA, preValidation: admin }, async (request) => {
+    const caller = callerFor(request);
     const added = await poolAdmin.add(services.sqlDb, caller, newHosts(objectBody(request.body)));
-    return { status: 'success', message: `${added.length} hosts added`, hosts: added.map(hostShape) };
+    return { status: 'success', message: `${added.length} hosts added`, hosts: added.map(hostShape) } as const;
   });
 
-  app.post('/api/admin/pool/check', async (request) => {
-    const caller = await adminOf(request);
+  app.post('/api/admin/pool/check', { schema: CHECK_POOL_SCHEMA, preValidation: admin }, async (request) => {
+    const caller = callerFor(request);
     const hosts = await poolAdmin.check(services.sqlDb, caller, objectBody(request.body).ids);
     return { hosts: hosts.map(hostShape) };
   });
 
-  app.delete('/api/admin/pool/:id', async (request) => {
-    const caller = await adminOf(request);
+  app.delete('/api/admin/pool/:id', { schema: REMOVE_POOL_HOST_SCHEMA, preValidation: admin }, async (request) => {
+    const caller = callerFor(request);
     const host = await poolAdmin.remove(services.sqlDb, caller, hostId(request));
-    return { status: 'success', message: `Host ${host.vmName} (${host.ipAddress}) removed`, host: hostShape(host) };
+    return { status: 'success', message: `Host ${host.vmName} (${host.ipAddress}) removed`, host: hostShape(host) } as const;
   });
 
-  app.post('/api/admin/pool/:id/drain', async (request) => {
-    const caller = await adminOf(request);
+  app.post('/api/admin/pool/:id/drain', { schema: DRAIN_SCHEMA, preValidation: admin }, async (request) => {
+    const caller = callerFor(request);
     return { host: hostShape(await poolAdmin.drain(services.sqlDb, caller, hostId(request))) };
   });
 
-  app.post('/api/admin/pool/:id/undrain', async (request) => {
-    const caller = await adminOf(request);
+  app.post('/api/admin/pool/:id/undrain', { schema: UNDRAIN_SCHEMA, preValidation: admin }, async (request) => {
+    const caller = callerFor(request);
     return { host: hostShape(await poolAdmin.undrain(services.sqlDb, caller, hostId(request))) };
   });
 
-  app.post('/api/admin/pool/:id/reset-host-key', async (request) => {
-    const caller = await adminOf(request);
+  app.post('/api/admin/pool/:id/reset-host-key', { schema: RESET_HOST_KEY_SCHEMA, preValidation: admin }, async (request) => {
+    const caller = callerFor(request);
     return { host: hostShape(await poolAdmin.resetHostKey(services.sqlDb, caller, hostId(request))) };
   });
 }

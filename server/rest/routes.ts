@@ -1,24 +1,32 @@
 /**
  * The old `/api` paths, unchanged for old clients. Each route only translates HTTP to the
- * same services GraphQL uses and maps the result to the original's shape.
+ * same services GraphQL uses and maps the result to the original's shape. Each has its schema
+ * (schemas/project.schema.ts): the answers are written by it and it is the OpenAPI document's
+ * entry; the inputs here are checked by hand, for the original's exact issues (see there).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../services/index.js';
-import { invalidInput, unauthenticated, type ValidationIssue } from '../services/errors.js';
-import type { Principal } from '../services/principal.js';
+import { invalidInput, type ValidationIssue } from '../services/errors.js';
 import { myResourcesRest } from '../services/resources.js';
 import { loadSettings } from '../services/settings.js';
-import { bearerToken } from '../services/tokens.js';
 import { PROJECT_STATUSES, type ProjectStatus } from '../entities/index.js';
+import { authenticated, callerFor } from './caller.js';
+import {
+  CANCEL_SCHEMA,
+  DELETE_SCHEMA,
+  historySchema,
+  LOGIN_SCHEMA,
+  MY_RESOURCES_SCHEMA,
+  provisionSchema,
+  PUBLIC_SETTINGS_SCHEMA,
+  RETRY_SCHEMA,
+} from './schemas/project.schema.js';
+import type { SchemaTypeProvider } from './schemas/static.js';
 import { historyItem } from './shapes.js';
 
-export const DEFAULT_HISTORY_LIMIT = 100;
+export { callerOf } from './caller.js';
 
-export async function callerOf(services: Services, request: FastifyRequest): Promise<Principal> {
-  const token = bearerToken(request.headers.authorization);
-  if (!token) throw unauthenticated('Not authenticated');
-  return services.sessions.authenticate(token, request.ip);
-}
+export const DEFAULT_HISTORY_LIMIT = 100;
 
 function loginBody(body: unknown): { username: string; password: string } {
   const issues: ValidationIssue[] = [];
@@ -43,6 +51,9 @@ function positiveInt(value: unknown, loc: (string | number)[], max: number): num
   return n;
 }
 
+/** The project id of `/api/provision/{id}...`, at the original's `project_id`. */
+const projectId = (request: { params: { id: string } }) => positiveInt(request.params.id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
+
 function historyQuery(query: unknown, maxPage: number): { limit: number; status?: ProjectStatus } {
   const q = (query ?? {}) as Record<string, unknown>;
   const limit = q.limit === undefined ? DEFAULT_HISTORY_LIMIT : positiveInt(q.limit, ['query', 'limit'], maxPage);
@@ -54,10 +65,12 @@ function historyQuery(query: unknown, maxPage: number): { limit: number; status?
   return { limit, status };
 }
 
-export function registerRestRoutes(app: FastifyInstance, services: Services, opts: { maxPageSize: number }): void {
+export function registerRestRoutes(http: FastifyInstance, services: Services, opts: { maxPageSize: number }): void {
+  const app = http.withTypeProvider<SchemaTypeProvider>();
   const { projects } = services;
+  const signedIn = authenticated(services);
 
-  app.post('/api/login', async (request) => {
+  app.post('/api/login', { schema: LOGIN_SCHEMA }, async (request) => {
     const { username, password } = loginBody(request.body);
     const result = await services.users.login(services.fork(), username, password, request.ip);
     return {
@@ -66,67 +79,61 @@ export function registerRestRoutes(app: FastifyInstance, services: Services, opt
       access_token: result.token,
       token_type: 'bearer',
       role: result.user.role,
-    };
+    } as const;
   });
 
-  app.get('/api/public/settings', async () => {
+  app.get('/api/public/settings', { schema: PUBLIC_SETTINGS_SCHEMA }, async () => {
     const settings = await loadSettings(services.fork());
     return {
       system_notice: settings.systemNotice,
       maintenance_mode: settings.maintenanceMode,
       site_name: 'H-CMP',
-      infrastructures: ['aws', 'vsphere'],
+      infrastructures: ['aws', 'vsphere'] as ('aws' | 'vsphere')[],
       templates: Object.fromEntries(Object.entries(services.catalog.templates).map(([name, t]) => [name, t.roles.length])),
       database: { backend: services.database.backend, fell_back: services.database.fellBack },
     };
   });
 
-  app.post('/api/provision', async (request, reply) => {
-    const caller = await callerOf(services, request);
+  app.post('/api/provision', { schema: provisionSchema(services.catalog), preValidation: signedIn }, async (request, reply) => {
     // A repeated header arrives joined ("a, b"), which the key format (no spaces) refuses.
     const header = request.headers['idempotency-key'];
-    const { project, replayed } = await projects.provision(services.sqlDb, caller, request.body, { idempotencyKey: typeof header === 'string' ? header : null });
+    const { project, replayed } = await projects.provision(services.sqlDb, callerFor(request), request.body, { idempotencyKey: typeof header === 'string' ? header : null });
     if (replayed) reply.header('idempotent-replayed', 'true');
-    return { status: 'success', message: `프로젝트 #${project.id} 생성 시작`, project_id: project.id };
+    return { status: 'success', message: `프로젝트 #${project.id} 생성 시작`, project_id: project.id } as const;
   });
 
   // Added with the durable lifecycle (not in the original): stop a run, run a failed one again.
-  app.post('/api/provision/:id/cancel', async (request) => {
-    const caller = await callerOf(services, request);
-    const id = positiveInt((request.params as { id: string }).id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
-    const project = await projects.cancel(services.fork(), caller, id);
-    return { status: 'success', message: `프로젝트 #${id} 취소 요청`, project_id: id, project_status: project.status };
+  app.post('/api/provision/:id/cancel', { schema: CANCEL_SCHEMA, preValidation: signedIn }, async (request) => {
+    const id = projectId(request);
+    const project = await projects.cancel(services.fork(), callerFor(request), id);
+    return { status: 'success', message: `프로젝트 #${id} 취소 요청`, project_id: id, project_status: project.status } as const;
   });
 
-  app.post('/api/provision/:id/retry', async (request) => {
-    const caller = await callerOf(services, request);
-    const id = positiveInt((request.params as { id: string }).id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
-    const project = await projects.retry(services.fork(), caller, id);
-    return { status: 'success', message: `프로젝트 #${id} 재시도 시작`, project_id: id, project_status: project.status };
+  app.post('/api/provision/:id/retry', { schema: RETRY_SCHEMA, preValidation: signedIn }, async (request) => {
+    const id = projectId(request);
+    const project = await projects.retry(services.fork(), callerFor(request), id);
+    return { status: 'success', message: `프로젝트 #${id} 재시도 시작`, project_id: id, project_status: project.status } as const;
   });
 
-  const history = async (request: FastifyRequest) => {
-    const caller = await callerOf(services, request);
+  const history = async (request: Pick<FastifyRequest, 'method' | 'url' | 'query'>) => {
     const { limit, status } = historyQuery(request.query, opts.maxPageSize);
-    const page = await projects.history(services.sqlDb, caller, { first: limit, status });
+    const page = await projects.history(services.sqlDb, callerFor(request), { first: limit, status });
     return page.items.map(historyItem);
   };
-  app.get('/api/history', history);
-  app.get('/api/api/history', history);
-  app.get('/api/projects', history);
+  app.get('/api/history', { schema: historySchema(opts.maxPageSize, 'history'), preValidation: signedIn }, history);
+  app.get('/api/api/history', { schema: historySchema(opts.maxPageSize, 'historyDoubledPrefix', '/api/history'), preValidation: signedIn }, history);
+  app.get('/api/projects', { schema: historySchema(opts.maxPageSize, 'projects', '/api/history'), preValidation: signedIn }, history);
 
-  app.delete('/api/provision/:id', async (request) => {
-    const caller = await callerOf(services, request);
-    const id = positiveInt((request.params as { id: string }).id, ['path', 'project_id'], Number.MAX_SAFE_INTEGER);
+  app.delete('/api/provision/:id', { schema: DELETE_SCHEMA, preValidation: signedIn }, async (request) => {
+    const id = projectId(request);
     // Answers at once; the teardown runs in the background (the project shows DELETING, as
     // RUNNING to old clients, until it is gone). The body stays the original's.
-    await projects.delete(services.fork(), caller, id);
-    return { status: 'success', message: '삭제 완료' };
+    await projects.delete(services.fork(), callerFor(request), id);
+    return { status: 'success', message: '삭제 완료' } as const;
   });
 
-  app.get('/api/monitoring/my-resources', async (request) => {
-    const caller = await callerOf(services, request);
+  app.get('/api/monitoring/my-resources', { schema: MY_RESOURCES_SCHEMA, preValidation: signedIn }, async (request) => {
     // Every row in one pass of plain SQL, the rows already shaped as the answer (no ORM).
-    return myResourcesRest(services.sqlDb, caller, services.metrics);
+    return myResourcesRest(services.sqlDb, callerFor(request), services.metrics);
   });
 }

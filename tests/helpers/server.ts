@@ -88,7 +88,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       done();
     },
   });
-  const app = await createApp(config, { ...options, logger: options.logger ?? { level: 'info', stream } });
+  // Every answer must be exactly what its response schema describes (server/rest/response-check.ts).
+  const app = await createApp(config, { checkResponses: true, ...options, logger: options.logger ?? { level: 'info', stream } });
   const address = await app.listen();
   const url = address.replace('[::1]', '127.0.0.1');
   const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;

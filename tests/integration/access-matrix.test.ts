@@ -14,6 +14,7 @@ import { buildGraphQLSchema } from '../../server/graphql/schema.js';
 import { encodeCursor } from '../../server/services/projects.js';
 import { ADMIN_ONLY } from '../../server/services/settings.js';
 import { backendsFor } from '../helpers/backends.js';
+import { registeredRoutes } from '../helpers/routes.js';
 import { ADMIN, startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
 
 /**
@@ -71,6 +72,8 @@ interface RestEntry {
   pending?: boolean;
   fresh?: boolean;
   own?: (body: any, self: Self) => void;
+  /** The URL to call when the route is a wildcard (a file it serves). */
+  path?: string;
 }
 
 const USER = 'id username fullName role status createdAt quota { hosts vcpu memoryGb diskGb }';
@@ -224,6 +227,15 @@ const REST: RestEntry[] = [
   { method: 'GET', route: '/healthz', access: 'public' },
   { method: 'GET', route: '/livez', access: 'public' },
   { method: 'GET', route: '/metrics', access: 'scrape' },
+  // The OpenAPI document and its interactive reference (@fastify/swagger-ui's pages and files).
+  { method: 'GET', route: '/openapi.json', access: 'public' },
+  { method: 'GET', route: '/docs', access: 'public' },
+  { method: 'GET', route: '/docs/', access: 'public' },
+  { method: 'GET', route: '/docs/json', access: 'public' },
+  { method: 'GET', route: '/docs/yaml', access: 'public' },
+  { method: 'GET', route: '/docs/static/index.html', access: 'public' },
+  { method: 'GET', route: '/docs/static/swagger-initializer.js', access: 'public' },
+  { method: 'GET', route: '/docs/static/*', access: 'public', path: '/docs/static/swagger-ui.css' },
   { method: 'POST', route: '/api/logout', access: 'own', fresh: true },
   { method: 'GET', route: '/api/me', access: 'own', own: (b, self) => expect([b.username, b.usage.projects]).toEqual([self.username, self.projects.length]) },
   { method: 'POST', route: '/api/me/password', access: 'own', body: (t) => ({ current_password: t.password, new_password: t.password }) },
@@ -292,29 +304,12 @@ function outcomeOf(caller: Caller | 'admin', access: Access): Outcome {
 const gqlName = (e: GqlEntry) => `${e.op}.${e.field}`;
 const restName = (e: RestEntry) => `${e.method} ${e.route}`;
 const urlOf = (e: RestEntry, t: Targets) =>
+  e.path ??
   e.route.replace(':id', String(e.route.startsWith('/api/admin/pool/') ? t.poolHost : t.project)).replace(':username', encodeURIComponent(e.pending ? t.pending : t.user)) + (e.query?.(t) ?? '');
 
 function operationsOf(schema: GraphQLSchema): string[] {
   const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
   return roots.flatMap((type) => (type ? Object.keys(type.getFields()).map((f) => `${type.name}.${f}`) : [])).sort();
-}
-
-/** `METHOD /path` for every route in Fastify's printRoutes tree (a child prints its suffix only). */
-function fastifyRoutes(tree: string): { routes: string[]; unparsed: string[] } {
-  const stack: string[] = [];
-  const routes: string[] = [];
-  const unparsed: string[] = [];
-  for (const line of tree.split('\n').filter((l) => l.trim())) {
-    const m = /^([│ ]*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!m || m[1].length % 4) {
-      unparsed.push(line);
-      continue;
-    }
-    stack.length = m[1].length / 4;
-    stack.push(m[2]);
-    for (const method of m[3]?.split(', ') ?? []) routes.push(`${method} ${stack.join('')}`);
-  }
-  return { routes: routes.sort(), unparsed };
 }
 
 /** Runs a subscription to its end: what it delivered, and the errors it ended with. */
@@ -482,8 +477,8 @@ for (const backend of await backendsFor('access matrix')) {
     });
 
     it('has exactly one entry per route Fastify serves (HEAD only as the twin of a GET)', async () => {
-      const { routes, unparsed } = fastifyRoutes(server.app.http.printRoutes({ commonPrefix: false }));
-      expect(unparsed).toEqual([]);
+      const { routes, unparsed, unknown } = registeredRoutes(server.app.http);
+      expect([unparsed, unknown]).toEqual([[], []]);
       const methodless = (method: string) => routes.filter((r) => r.startsWith(`${method} `)).map((r) => r.slice(method.length + 1));
       expect(methodless('HEAD')).toEqual(methodless('GET'));
       expect(routes.filter((r) => !r.startsWith('HEAD '))).toEqual([...REST.map(restName), ...TRANSPORT].sort());
