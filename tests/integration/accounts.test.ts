@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendsFor } from '../helpers/backends.js';
-import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
+import { checkedAgainstDocument, type CheckedServer } from '../helpers/openapi.js';
+import { ADMIN, startTestServer } from '../helpers/server.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/contract/${name}.json`, import.meta.url), 'utf8'));
 const contract = fixture('signup-admin');
@@ -24,7 +25,8 @@ const code = (res: { errors?: any[] }) => res.errors?.[0]?.extensions?.code;
 
 for (const backend of await backendsFor('accounts')) {
   describe(`accounts: sign-up, approval and admin changes (${backend})`, () => {
-    let server: TestServer;
+    /** Every REST answer is checked against the OpenAPI document (tests/helpers/openapi.ts). */
+    let server: CheckedServer;
     let admin: string;
     const login = (user_id: string, password: string) => server.request('POST', '/api/login', { body: { user_id, password } });
     const post = (path: string, token: string, body?: unknown) => server.request('POST', path, { token, body });
@@ -33,7 +35,7 @@ for (const backend of await backendsFor('accounts')) {
       server.request('POST', '/api/signup', { body: { username, password, ...(full_name ? { full_name } : {}) } });
 
     beforeAll(async () => {
-      server = await startTestServer({ backend, env: DEFAULT_QUOTA_ENV });
+      server = await checkedAgainstDocument(await startTestServer({ backend, env: DEFAULT_QUOTA_ENV }));
       admin = server.adminToken;
     });
     afterAll(() => server?.close());

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendsFor } from '../helpers/backends.js';
+import { checkedAgainstDocument, type CheckedServer } from '../helpers/openapi.js';
 import { startTestServer, TEST_TOKEN_SECRET, waitForFinalStatus, type TestServer } from '../helpers/server.js';
 
 const provisionContract = JSON.parse(readFileSync(new URL('../fixtures/contract/provision.json', import.meta.url), 'utf8'));
@@ -75,7 +76,8 @@ const PROVISION = `mutation($input: ProvisionInput!) { provision(input: $input) 
 
 for (const backend of await backendsFor('bad input')) {
   describe(`bad inputs answer 4xx in the documented shape (${backend})`, () => {
-    let server: TestServer;
+    /** Every REST answer is checked against the OpenAPI document (tests/helpers/openapi.ts). */
+    let server: CheckedServer;
     let token: string;
     let controlId: number;
     /** Every answer seen, to scan for stack traces and 5xx at the end. */
@@ -93,7 +95,7 @@ for (const backend of await backendsFor('bad input')) {
     };
 
     beforeAll(async () => {
-      server = await startTestServer({ backend });
+      server = await checkedAgainstDocument(await startTestServer({ backend }));
       token = server.adminToken;
     });
     afterAll(() => server?.close());

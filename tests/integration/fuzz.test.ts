@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendsFor } from '../helpers/backends.js';
+import { isRestPath, ResponseValidator, servedDocument } from '../helpers/openapi.js';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Fixed, so a run reproduces; FUZZ_SEED=<n> explores other inputs. */
@@ -215,6 +216,7 @@ interface Seen {
 for (const backend of await backendsFor('fuzz')) {
   describe(`fuzz: malformed input never breaks the server (${backend})`, () => {
     let server: TestServer;
+    let validator: ResponseValidator;
     let userToken: string;
     const counts = { requests: 0 };
 
@@ -232,6 +234,11 @@ for (const backend of await backendsFor('fuzz')) {
       expect(text, seen.what).not.toMatch(LEAK);
       // A resolver that crashed answers 200 with this code: as much a server fault as a 500.
       expect(text, seen.what).not.toContain('INTERNAL_SERVER_ERROR');
+      // Every REST answer is one the OpenAPI document describes, status by status.
+      if (isRestPath(path)) {
+        const contentType = res.headers.get('content-type');
+        validator.check({ method, path, status: res.status, contentType, body: contentType?.includes('json') ? JSON.parse(text) : text });
+      }
       return seen;
     }
 
@@ -240,6 +247,7 @@ for (const backend of await backendsFor('fuzz')) {
 
     beforeAll(async () => {
       server = await startTestServer({ backend, env: { LOGIN_MAX_FAILURES: '1000' } });
+      validator = new ResponseValidator(await servedDocument(server));
       userToken = await server.createUser('fuzz-user');
     });
     afterAll(async () => {
@@ -389,6 +397,7 @@ for (const backend of await backendsFor('fuzz')) {
       expect(health.body.status).toBe('ok');
       expect((await server.gql('{ me { username } }', undefined, userToken)).data).toEqual({ me: { username: 'fuzz-user' } });
       expect(counts.requests).toBeGreaterThan(3000);
+      expect([...validator.seen.keys()].filter((k) => k.endsWith(' 422')).length).toBeGreaterThanOrEqual(4);
       const unexpected = server.logs.filter((line) => /"level":(50|60)/.test(line) || /unhandled error|unexpected GraphQL error/i.test(line));
       expect(unexpected.slice(0, 3)).toEqual([]);
     });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../server/config/catalog.js';
 import { backendsFor } from '../helpers/backends.js';
-import { startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { checkedAgainstDocument, type CheckedServer } from '../helpers/openapi.js';
+import { startTestServer, waitFor, waitForFinalStatus } from '../helpers/server.js';
 import { GatedRunner } from '../helpers/test-runners.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/contract/${name}.json`, import.meta.url), 'utf8'));
@@ -18,12 +19,13 @@ const TEARDOWN_LOGS = [...loadCatalog().mockSteps].reverse().map((s) => s.teardo
 
 for (const backend of await backendsFor('REST flow')) {
   describe(`REST flow as an old client does it (${backend})`, () => {
-    let server: TestServer;
+    /** Every REST answer is checked against the OpenAPI document (tests/helpers/openapi.ts). */
+    let server: CheckedServer;
     let token: string;
     const runner = new GatedRunner();
 
     beforeAll(async () => {
-      server = await startTestServer({ backend, runner });
+      server = await checkedAgainstDocument(await startTestServer({ backend, runner }));
       const res = await server.request('POST', '/api/login', { body: { user_id: 'admin', password: 'admin-test-password' } });
       expect(res.status).toBe(200);
       expect(keysOf(res.body)).toEqual(keysOf(loginContract.success.body));
@@ -203,6 +205,14 @@ for (const backend of await backendsFor('REST flow')) {
     it('reports the active database on /healthz', async () => {
       const res = await server.request('GET', '/healthz');
       expect(res.body.database).toMatchObject({ backend, fell_back: false });
+    });
+
+    it('answered every exchange as the OpenAPI document describes it, status by status', () => {
+      const seen = [...server.validator.seen.keys()];
+      for (const exchange of ['POST /api/login 200', 'POST /api/login 401', 'POST /api/provision 200', 'POST /api/provision 503', 'GET /api/history 200', 'GET /api/api/history 200', 'GET /api/projects 200',
+        'DELETE /api/provision/{id} 200', 'DELETE /api/provision/{id} 404', 'POST /api/provision/{id}/retry 200', 'GET /api/monitoring/my-resources 200', 'GET /api/public/settings 200', 'POST /api/admin/settings 200', 'GET /healthz 200']) {
+        expect(seen).toContain(exchange);
+      }
     });
   });
 }
