@@ -1,7 +1,8 @@
 /**
- * `emit` writes openapi.json, the OpenAPI document the server builds from its routes' schemas
- * (as it serves it at /openapi.json with the default configuration; in production without
- * METRICS_TOKEN it has no /metrics); `check` fails when the committed file has drifted.
+ * `npm run openapi:emit` writes openapi.json, the OpenAPI document the server builds from its
+ * routes' schemas (as it serves it at /openapi.json with the default configuration; in
+ * production without METRICS_TOKEN it has no /metrics); `npm run openapi:check` fails when the
+ * committed file has drifted.
  * The server is built over a throw-away SQLite file and never listens.
  */
 import 'reflect-metadata';
@@ -51,7 +52,7 @@ if (mode === 'emit') {
     // missing counts as drift
   }
   if (committed !== printed) {
-    console.error('openapi.json differs from the document the routes build: run `npx tsx scripts/openapi.ts emit` and commit it.');
+    console.error('openapi.json differs from the document the routes build: run `npm run openapi:emit` and commit it.');
     process.exit(1);
   }
   console.log('openapi.json matches the routes');
