@@ -4,7 +4,9 @@
  * without a token. Each entry is data stating its access rule; the table must cover the schema
  * and the route list exactly, so a new operation or route without an entry fails this suite.
  * Afterwards Alice's state is unchanged and no answer held any of her identifying values; the
- * admin reaches every admin-only entry, so the refusals are not vacuous.
+ * admin reaches every admin-only entry, so the refusals are not vacuous. WebSocket upgrades are
+ * not Fastify routes: every path the server upgrades (websocket/upgrades.ts) has an entry too —
+ * /graphql is covered subscription by subscription, /ws/terminal by its close codes.
  */
 import { readFileSync } from 'node:fs';
 import type { Client } from 'graphql-ws';
@@ -13,9 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGraphQLSchema } from '../../server/graphql/schema.js';
 import { encodeCursor } from '../../server/services/projects.js';
 import { ADMIN_ONLY } from '../../server/services/settings.js';
+import { webSocketPaths } from '../../server/websocket/upgrades.js';
 import { backendsFor } from '../helpers/backends.js';
 import { registeredRoutes } from '../helpers/routes.js';
 import { ADMIN, startTestServer, waitFor, waitForFinalStatus, type TestServer } from '../helpers/server.js';
+import { openTerminal } from '../helpers/terminal.js';
 
 /**
  * public: no token needed · own: answers about the caller only · notFound: another user's project · admin: admins only ·
@@ -275,6 +279,22 @@ const ADMIN_OPERATIONS = [
   'users', 'pendingUsers', 'approveUser', 'rejectUser', 'disableUser', 'setUserRole', 'resetUserPassword', 'setUserQuota', 'createUser', 'adminSettings', 'updateAdminSettings', 'adminStats', 'auditLog',
   'poolHosts', 'addPoolHosts', 'removePoolHost', 'drainPoolHost', 'undrainPoolHost', 'resetPoolHostKey', 'checkPoolHosts',
 ];
+/**
+ * WebSocket paths the server upgrades. /graphql: the Subscription entries above. /ws/terminal: a
+ * shell on a host of one's own COMPLETED project (admins: any) — Bob is refused Alice's project
+ * (4403) and her host under his own project (4404), a caller without a token 4401, all before
+ * any SSH connection; the admin passes the checks and reaches the SSH step (4503 here: the
+ * matrix's server has no SSH account). Shells themselves: tests/integration/terminal.test.ts.
+ */
+const SOCKETS = ['/graphql', '/ws/terminal'];
+/** What a terminal refusal says (code, reason), by who asks. */
+const TERMINAL_REFUSAL = {
+  bob: [4403, 'Not your project'],
+  bobOwnProject: [4404, 'The host is not one of the project’s hosts'],
+  anonymous: [4401, 'Not authenticated'],
+  admin: [4503, 'No SSH account and key are configured for the hosts'],
+} as const;
+
 /** Routes outside the table: GraphQL itself (covered operation by operation) and the CORS preflight (headers only). */
 const TRANSPORT = ['GET /graphql', 'OPTIONS /graphql', 'POST /graphql', 'OPTIONS *'];
 
@@ -293,6 +313,8 @@ const REST_REFUSAL: Record<Exclude<Outcome, 'ok'>, [number, string]> = {
 
 /** The scrape token of the matrix's server: /metrics is on in test mode either way, here behind a token. */
 const METRICS_TOKEN = 'access-matrix-scrape-token-0123456789';
+/** Terminal attempts whose answers join the leak scan (Bob twice, the anonymous caller once). */
+const TERMINAL_CALLS = 3;
 
 function outcomeOf(caller: Caller | 'admin', access: Access): Outcome {
   if (access === 'scrape') return 'unauthenticated';
@@ -491,6 +513,39 @@ for (const backend of await backendsFor('access matrix')) {
       for (const e of REST) expect([restName(e), e.access === 'admin']).toEqual([restName(e), e.route.startsWith('/api/admin/')]);
     });
 
+    it('has exactly one entry per WebSocket path the server upgrades', () => {
+      expect(webSocketPaths(server.app.http.server)).toEqual([...SOCKETS].sort());
+    });
+
+    /** Opens a terminal and answers how it closed (no shell may have started). */
+    const terminalEnd = async (label: string, token: string | undefined, project: number, host: string) => {
+      const t = openTerminal(server.url, { token, project, host });
+      const end = await t.closed;
+      expect([t.messages, t.output()], label).toEqual([[], '']);
+      bodies.push({ label, body: end });
+      return [end.code, end.reason];
+    };
+    const hostsOf = async (owner: string) =>
+      ((await gqlAs(server.adminToken, '{ poolHosts(first: 500, status: assigned) { nodes { ipAddress owner projectId } } }')).poolHosts.nodes as any[]).filter((h) => h.owner === owner);
+
+    it('bob: WS /ws/terminal (owner) → 4403 for her project, 4404 for her host under his own project', async () => {
+      const [hers] = await hostsOf('alice');
+      expect(await terminalEnd('bob WS /ws/terminal', tokens.bob, hers.projectId, hers.ipAddress)).toEqual(TERMINAL_REFUSAL.bob);
+      expect(await terminalEnd('bob WS /ws/terminal (his project)', tokens.bob, self.projects[0], hers.ipAddress)).toEqual(TERMINAL_REFUSAL.bobOwnProject);
+    });
+
+    it('anonymous: WS /ws/terminal (owner) → 4401', async () => {
+      const [hers] = await hostsOf('alice');
+      expect(await terminalEnd('anonymous WS /ws/terminal', undefined, hers.projectId, hers.ipAddress)).toEqual(TERMINAL_REFUSAL.anonymous);
+    });
+
+    it("the admin passes the terminal's checks on Alice's host (so the refusals are not vacuous)", async () => {
+      const [hers] = await hostsOf('alice');
+      const t = openTerminal(server.url, { token: server.adminToken, project: hers.projectId, host: hers.ipAddress });
+      const end = await t.closed;
+      expect([end.code, end.reason]).toEqual(TERMINAL_REFUSAL.admin);
+    });
+
     for (const caller of ['bob', 'anonymous'] as const) {
       for (const e of GRAPHQL) {
         const outcome = outcomeOf(caller, e.access);
@@ -542,7 +597,7 @@ for (const backend of await backendsFor('access matrix')) {
     });
 
     it("no answer in the matrix held any of Alice's identifying values", () => {
-      expect(bodies.length).toBe(2 * (GRAPHQL.length + REST.length));
+      expect(bodies.length).toBe(2 * (GRAPHQL.length + REST.length) + TERMINAL_CALLS);
       // The scanner is not vacuous: each needle and each project id is found in Alice's own data.
       const own = JSON.stringify(snapshot);
       expect(needles.filter((n) => !n.re.test(own)).map((n) => n.value)).toEqual([]);
