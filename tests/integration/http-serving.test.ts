@@ -7,7 +7,7 @@
  *   a year (immutable), index.html revalidated every time.
  * - ETag and 304 on the history, my-resources and the public settings; a changed history is 200
  *   with a new ETag; per-user answers private and varying by Authorization.
- * - A body refused before it was read (413) is answered so that Node's fetch reads the 413, ten
+ * - A body refused before it was read (413, 415) is answered so that Node's fetch reads the 413, ten
  *   times in a row, with bodies of 8 and 32 MB.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -179,5 +179,27 @@ describe('a body refused before it was read', () => {
     }
     // The server is fine afterwards.
     expect((await server.request('GET', '/livez')).status).toBe(200);
+  }, 120_000);
+
+  it("reaches Node's fetch as a 415 (a type no parser reads) ten times in a row, and as a 401 for a body within the limit", async () => {
+    const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const seen: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      try {
+        const res = await fetch(`${server.url}/api/provision`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
+        seen.push(`${res.status}`);
+        await res.arrayBuffer();
+      } catch (err) {
+        seen.push(String((err as { cause?: { code?: string } }).cause?.code ?? err));
+      }
+    }
+    expect(seen).toEqual(Array(10).fill('415'));
+    // Authentication is checked once the body is read, so a body under the limit always gets its 401.
+    const within = JSON.stringify({ currentPassword: 'x'.repeat(200_000), newPassword: 'y' });
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${server.url}/api/me/password`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: within });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ detail: 'Not authenticated' });
+    }
   }, 120_000);
 });
