@@ -30,6 +30,7 @@ const en: MessageSchema = {
   session: {
     label: 'Session',
     timeLeft: 'Session time left: {minutes} min',
+    warning: 'Your session ends in {minutes} min. Choose Extend to stay signed in.',
     extend: 'Extend',
     extendLabel: 'Extend the session (sign in again)',
     logout: 'Sign out',
@@ -324,6 +325,9 @@ const en: MessageSchema = {
     deleted: 'The project was deleted.',
     retry: 'Retry',
     retrying: 'Retrying…',
+    announce: {
+      lines: '{count} new log lines, status {status}. Latest: {last}',
+    },
   },
   provision: {
     notEnoughHosts: 'Not enough free hosts: {needed} needed, {available} available',

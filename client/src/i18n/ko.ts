@@ -33,6 +33,7 @@ const ko = {
   session: {
     label: '세션',
     timeLeft: '세션 남은 시간: {minutes}분',
+    warning: '세션이 {minutes}분 후 만료됩니다. 계속하려면 연장을 누르세요.',
     extend: '연장',
     extendLabel: '세션 연장 (다시 로그인)',
     logout: '로그아웃',
@@ -327,6 +328,9 @@ const ko = {
     deleted: '프로젝트가 삭제되었습니다.',
     retry: '다시 시도',
     retrying: '다시 시도 요청 중…',
+    announce: {
+      lines: '새 로그 {count}줄, 상태 {status}. 최근: {last}',
+    },
   },
   provision: {
     notEnoughHosts: '사용 가능한 호스트가 부족합니다: {needed}대 필요, {available}대 사용 가능',
