@@ -12,6 +12,7 @@ import { createI18n } from 'vue-i18n';
 import ko from '../../client/src/i18n/ko';
 import AdminPoolView from '../../client/src/views/AdminPoolView.vue';
 import { parseHostList } from '../../client/src/utils/pool-hosts';
+import { describedText, expectErrorTied, expectFieldsLabelled } from '../helpers/a11y-dom';
 
 const session = vi.hoisted(() => ({ isAdmin: null as null | { value: boolean }, data: null as null | { value: unknown } }));
 vi.mock('../../client/src/composables/useSession', async () => {
@@ -281,6 +282,9 @@ describe('adding hosts', () => {
     expect(w.get('[data-testid="add-error"]').text()).toBe(ko.adminPool.add.problems);
     const line = (n: number, problem: string) => ko.adminPool.add.line.replace('{line}', String(n)).replace('{problem}', problem);
     expect(w.findAll('[data-testid="add-problems"] li').map((li) => li.text())).toEqual([line(3, ko.adminPool.issues.ipAddress), line(5, ko.adminPool.issues.exists)]);
+    // The list's problems are its description, for a screen reader.
+    expect(w.get('[data-testid="add-list"]').attributes('aria-invalid')).toBe('true');
+    expect(describedText(w.get('[data-testid="add-list"]').element)).toContain(line(5, ko.adminPool.issues.exists));
     expect(w.text()).not.toContain('server words');
 
     await w.get('[data-testid="add-list"]').setValue('web-1 10.0.0.1\nweb-2 10.0.0.2 aws');
@@ -323,6 +327,9 @@ describe('adding hosts', () => {
     expect(w.get('[data-testid="add-vm-name"]').attributes('aria-invalid')).toBe('true');
     expect(w.get('[data-testid="add-ip-address"]').attributes('aria-invalid')).toBe('false');
     expect(w.text()).toContain(ko.adminPool.issues.vmName);
+    expectErrorTied(w.get('[data-testid="add-vm-name"]').element, ko.adminPool.issues.vmName);
+    expect(w.get('[data-testid="add-ip-address"]').attributes('aria-describedby')).toBeUndefined();
+    expectFieldsLabelled(w.get('[data-testid="add-hosts-dialog"]').element);
 
     await w.get('[data-testid="add-vm-name"]').setValue('good-name');
     await w.get('[data-testid="add-hosts-dialog"] form').trigger('submit');

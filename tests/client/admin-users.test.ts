@@ -11,6 +11,7 @@ import CreateUserDialog from '../../client/src/components/admin/CreateUserDialog
 import UsersPanel from '../../client/src/components/admin/UsersPanel.vue';
 import ko from '../../client/src/i18n/ko';
 import { formFromSettings, settingsInput } from '../../client/src/utils/admin-settings';
+import { expectErrorTied, expectFieldsLabelled } from '../helpers/a11y-dom';
 
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const gqlError = (code: string, extra: Record<string, unknown> = {}) => json({ errors: [{ message: 'server words that must not be shown', extensions: { code, ...extra } }], data: null });
@@ -183,6 +184,10 @@ describe('AdminSettingsModal', () => {
     await flushPromises();
     expect(w.get('[data-testid="settings-max-vcpu"]').attributes('aria-invalid')).toBe('true');
     expect(w.text()).toContain(ko.adminUsers.errors.invalidField);
+    // A screen reader hears the error with its field, and every field has a name.
+    expectErrorTied(w.get('[data-testid="settings-max-vcpu"]').element, ko.adminUsers.errors.invalidField);
+    expect(w.get('[data-testid="settings-max-memory"]').attributes('aria-describedby')).toBeUndefined();
+    expect(expectFieldsLabelled(w.element)).toBeGreaterThan(10);
     expect(w.get('[data-testid="settings-error"]').text()).toBe(ko.adminUsers.errors.badInput);
     expect(w.text()).not.toContain('server words');
   });
@@ -230,5 +235,9 @@ describe('account errors by code', () => {
     expect(w.get('[data-testid="create-full-name"]').attributes('aria-invalid')).toBe('true');
     expect(w.get('[data-testid="create-username"]').attributes('aria-invalid')).toBe('false');
     expect(w.find('[data-testid="create-error"]').exists()).toBe(false);
+    expectErrorTied(w.get('[data-testid="create-password"]').element);
+    expectErrorTied(w.get('[data-testid="create-full-name"]').element);
+    expect(w.get('[data-testid="create-username"]').attributes('aria-describedby')).toBeUndefined();
+    expect(expectFieldsLabelled(w.element)).toBe(4);
   });
 });

@@ -14,6 +14,7 @@ import { DESIGN_CONTEXT } from '../../client/src/components/main-ui/design-conte
 import { DEBOUNCE_MS, useAwsDesign } from '../../client/src/composables/useAwsDesign';
 import { resetCatalogCache } from '../../client/src/composables/useCatalog';
 import ko from '../../client/src/i18n/ko';
+import { expectErrorTied, expectFieldsLabelled } from '../helpers/a11y-dom';
 
 const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
 
@@ -109,6 +110,7 @@ describe('the /main_ui designer', () => {
       await input.setValue(value);
       expect(w.get('[data-testid="service-name-error"]').text()).toBe(message);
       expect(input.attributes('aria-invalid')).toBe('true');
+      expectErrorTied(input.element, message);
     }
     await input.setValue('shop-front-2');
     expect(w.find('[data-testid="service-name-error"]').exists()).toBe(false);
@@ -166,6 +168,10 @@ describe('the /main_ui designer', () => {
     expect(w.get('[data-testid="error-dbSize"]').text()).toBe(ko.mainUi.fieldErrors.dbSize);
     expect(w.get('[data-testid="db-size"]').attributes('aria-invalid')).toBe('true');
     expect(w.get('[data-testid="preview-error"]').text()).toBe(ko.mainUi.preview.invalid);
+    expectErrorTied(w.get('[data-testid="db-size"]').element, ko.mainUi.fieldErrors.dbSize);
+    expect(w.get('[data-testid="node-count"]').attributes('aria-invalid')).toBe('false');
+    // Every field of the designer has a name (radios and check boxes by their wrapping label).
+    expect(expectFieldsLabelled(w.element)).toBeGreaterThan(8);
 
     await w.get('[data-testid="db-size"]').setValue('100');
     await settle();
