@@ -4,14 +4,18 @@
  * answering the same JSON (checked before measuring). Throughput under autocannon load.
  * Budgets: GraphQL ≥ 0.35 × baseline, REST ≥ 0.8 ×; p99 reported. Also reported: what
  * compression costs the history (the product asked with and without `Accept-Encoding: br, gzip`;
- * the bytes on the wire and the throughput ratio).
+ * the bytes on the wire and the throughput ratio), and each server's CPU time per answered request
+ * in microseconds (the fixed cost per request, which a busy or a fast machine does not hide the way
+ * it changes throughput).
  */
 import type { BenchContext } from '../lib/context.js';
 import { ratioBudget } from '../lib/context.js';
-import { compareThroughput, rpsCell, type LoadSpec } from '../lib/compare.js';
+import type { LoadResult } from '../children/loadgen.js';
+import { compareThroughput, rpsCell, type LoadSpec, type Side } from '../lib/compare.js';
 import { connect, poolFile, seedProjects, type Backend } from '../lib/db.js';
 import { HISTORY_PROJECT, assertSameJson } from '../lib/operations.js';
 import { benchUserToken, OTHER_OWNER, ProductServer, startRawHttp, USER_NAME } from '../lib/servers.js';
+import { fmt, median } from '../lib/stats.js';
 
 const SEEDED = 1000;
 
@@ -60,7 +64,8 @@ export async function readPath(ctx: BenchContext, backend: Backend): Promise<voi
       assertSameJson(label, a.body, b.body);
       if (kind === 'rest' && JSON.parse(a.body).length !== 20) throw new Error(`${label}: expected 20 rows`);
       ctx.log(`  ${label} [${backend}]: ${a.body.length} bytes per answer`);
-      const c = await compareThroughput(ctx, `${label} [${backend}]`, { product: { ...pair.product, expectBody: a.body }, baseline: { ...pair.baseline, expectBody: b.body } });
+      const cpu = cpuPerRequest({ product: () => product.usage(), baseline: () => baseline.call('usage') });
+      const c = await compareThroughput(ctx, `${label} [${backend}]`, { product: { ...pair.product, expectBody: a.body }, baseline: { ...pair.baseline, expectBody: b.body } }, cpu.hooks);
       ctx.row({
         bench: 1,
         name: `${label} [${backend}]`,
@@ -69,7 +74,18 @@ export async function readPath(ctx: BenchContext, backend: Backend): Promise<voi
         ratio: c.ratio,
         ...ratioBudget(c.ratio, { min }),
       });
-      ctx.detail(`1.${kind}.${backend}`, c);
+      const cpuMicros = { product: median(cpu.perRequest.product), baseline: median(cpu.perRequest.baseline) };
+      ctx.log(`  ${label} [${backend}]: server CPU per request ${fmt(cpuMicros.product)} µs (baseline ${fmt(cpuMicros.baseline)} µs)`);
+      ctx.row({
+        bench: 1,
+        name: `${label} [${backend}]: server CPU per request`,
+        figure: `${fmt(cpuMicros.product)} µs`,
+        baseline: `${fmt(cpuMicros.baseline)} µs`,
+        ratio: cpuMicros.baseline / cpuMicros.product,
+        budget: 'report',
+        pass: null,
+      });
+      ctx.detail(`1.${kind}.${backend}`, { ...c, cpuMicrosPerRequest: cpu.perRequest });
     }
     // The history compressed (as browsers ask for it) against the same product answering plain.
     const compressed = { ...targets.rest.product, headers: { ...targets.rest.product.headers, 'accept-encoding': 'br, gzip' } };
@@ -91,4 +107,26 @@ export async function readPath(ctx: BenchContext, backend: Backend): Promise<voi
     await ctx.dbs.drop(productDb);
     await ctx.dbs.drop(baselineDb);
   }
+}
+
+/**
+ * Each server's CPU time per answered request, over each measured run (warm-ups are left out):
+ * process.cpuUsage() read in the server before and after the run.
+ */
+function cpuPerRequest(usage: Record<Side, () => Promise<{ cpuMicros: number }>>) {
+  const perRequest: Record<Side, number[]> = { product: [], baseline: [] };
+  let before: number | undefined;
+  return {
+    perRequest,
+    hooks: {
+      beforeRun: async (side: Side) => {
+        before = (await usage[side]()).cpuMicros;
+      },
+      afterRun: async (side: Side, result: LoadResult) => {
+        if (before === undefined) return;
+        perRequest[side].push(((await usage[side]()).cpuMicros - before) / result.ok);
+        before = undefined;
+      },
+    },
+  };
 }

@@ -44,7 +44,7 @@ export async function compareThroughput(
   ctx: BenchContext,
   label: string,
   specs: Record<Side, LoadSpec>,
-  hooks: { beforeRound?: () => Promise<void>; afterRun?: (side: Side, result: LoadResult) => Promise<void> } = {},
+  hooks: { beforeRound?: () => Promise<void>; beforeRun?: (side: Side) => Promise<void>; afterRun?: (side: Side, result: LoadResult) => Promise<void> } = {},
 ): Promise<Comparison> {
   const { rounds, durationSec, warmupSec } = ctx.opts;
   if (warmupSec > 0) {
@@ -60,6 +60,7 @@ export async function compareThroughput(
     await hooks.beforeRound?.();
     const order: Side[] = round % 2 === 0 ? ['product', 'baseline'] : ['baseline', 'product'];
     for (const side of order) {
+      await hooks.beforeRun?.(side);
       const r = await runLoad(ctx, `${label} round ${round + 1} (${side})`, specs[side], durationSec);
       await hooks.afterRun?.(side, r);
       results[side].push(r);
