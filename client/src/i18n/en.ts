@@ -386,6 +386,11 @@ const en: MessageSchema = {
       noHosts: 'This project holds no hosts, so there is nothing to chart.',
       noPoints: 'No points in this window yet',
       pick: 'Choose “Chart” on a host (or “Chart hosts” on a project’s row) to see its CPU, memory, disk, network and load.',
+      summary: '{label}: latest {latest}, lowest {min}, highest {max}',
+      noValue: 'no value',
+      tableToggle: 'Show the numbers (data table)',
+      table: 'Data table of {title}',
+      time: 'Time',
     },
     health: {
       title: 'Instance health',

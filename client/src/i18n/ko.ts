@@ -389,6 +389,11 @@ const ko = {
       noHosts: '이 프로젝트가 가진 호스트가 없어 차트로 보여 줄 것이 없습니다.',
       noPoints: '이 기간에는 아직 측정값이 없습니다',
       pick: '호스트의 “차트”(또는 프로젝트 행의 “호스트 차트”)를 누르면 CPU, 메모리, 디스크, 네트워크, 부하를 볼 수 있습니다.',
+      summary: '{label}: 최근 {latest}, 최저 {min}, 최고 {max}',
+      noValue: '값 없음',
+      tableToggle: '숫자로 보기 (데이터 표)',
+      table: '{title} 데이터 표',
+      time: '시각',
     },
     health: {
       title: '인스턴스 상태',
