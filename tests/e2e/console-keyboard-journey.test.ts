@@ -1,0 +1,305 @@
+/**
+ * The console's whole journey with the keyboard alone (issue 19, item 2): `/` → AWS card →
+ * /configure → sign in → design on /main_ui → Provision Stack → the run overlay to success →
+ * /history → expand the row → an admin deletes it through its dialog. Only page.keyboard is
+ * used on the page (Tab, Shift+Tab, Enter, Space, arrows, Escape, typed text); every step checks
+ * where the focus is, that it enters each dialog, stays there and comes back to its opener.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable } from '../helpers/browser.js';
+import { ADMIN, waitFor } from '../helpers/server.js';
+import { ko, openConsolePage, startConsole, type ConsoleHarness } from './console-harness.js';
+
+const USER = { username: 'kbd-user', password: 'kbd-password-1' };
+const SERVICE = 'kbd-shop';
+
+/** What has the focus: enough to say where it is and to match it. */
+interface Focused {
+  tag: string;
+  type: string | null;
+  checked: boolean;
+  testId: string | null;
+  id: string;
+  role: string | null;
+  name: string;
+  inDialog: string | null;
+  outlineStyle: string;
+  outlineWidth: number;
+  expanded: string | null;
+  selected: string | null;
+}
+
+const focused = (page: Page): Promise<Focused> =>
+  page.evaluate(() => {
+    const el = (document.activeElement ?? document.body) as HTMLElement;
+    const dialog = el.closest('[role="dialog"], [role="alertdialog"]');
+    const style = getComputedStyle(el);
+    return {
+      tag: el.tagName.toLowerCase(),
+      type: el.getAttribute('type'),
+      checked: (el as HTMLInputElement).checked === true,
+      testId: el.getAttribute('data-testid'),
+      id: el.id,
+      role: el.getAttribute('role'),
+      name: (el.getAttribute('aria-label') ?? el.textContent ?? '').trim(),
+      inDialog: dialog ? (dialog.getAttribute('data-testid') ?? dialog.closest('[data-testid]')?.getAttribute('data-testid') ?? 'dialog') : null,
+      outlineStyle: style.outlineStyle,
+      outlineWidth: parseFloat(style.outlineWidth) || 0,
+      expanded: el.getAttribute('aria-expanded'),
+      selected: el.getAttribute('aria-selected'),
+    };
+  });
+
+/**
+ * Presses Tab (Shift+Tab with `back`) until the focused element matches, at most `limit` times;
+ * returns how many presses it took. Fails with the path it went through.
+ */
+async function tabTo(page: Page, matches: (f: Focused) => boolean, { back = false, limit = 60 } = {}): Promise<number> {
+  const path: string[] = [];
+  for (let presses = 1; presses <= limit; presses++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    const now = await focused(page);
+    if (matches(now)) return presses;
+    path.push(now.testId ?? `${now.tag}${now.id ? `#${now.id}` : ''}:${now.name.slice(0, 24)}`);
+  }
+  throw new Error(`focus never reached the target; went through: ${path.join(' → ')}`);
+}
+/** Polls patiently: the machine running the browser suites may be busy. */
+const poll = <T>(value: () => T | Promise<T>) => expect.poll(value, { timeout: 15_000 });
+const byTestId = (testId: string) => (f: Focused) => f.testId === testId;
+
+/** The focus ring is drawn: an outline that is neither none nor zero wide. */
+async function expectFocusRing(page: Page): Promise<void> {
+  const now = await focused(page);
+  expect(now.outlineStyle).not.toBe('none');
+  expect(now.outlineWidth).toBeGreaterThan(0);
+}
+
+/** Presses Tab `count` times and checks the focus stays in the dialog named by test id. */
+async function expectTabStaysIn(page: Page, dialog: string, count: number, key = 'Tab'): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await page.keyboard.press(key);
+    expect((await focused(page)).inDialog, `after ${i + 1} × ${key}`).toBe(dialog);
+  }
+}
+
+/** Signs in through the sign-in dialog opened from /configure, typing in each field reached by Tab. */
+async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await tabTo(page, byTestId('open-sign-in'));
+  await page.keyboard.press('Enter');
+  await page.getByTestId('sign-in-modal').waitFor();
+  // The dialog takes the focus: Account ID first.
+  await poll(async () => (await focused(page)).inDialog).toBe('sign-in-modal');
+  expect((await focused(page)).tag).toBe('input');
+  await page.keyboard.type(username);
+  await tabTo(page, (f) => f.tag === 'input' && f.inDialog === 'sign-in-modal', { limit: 3 });
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
+}
+
+describe.skipIf(!browserAvailable('keyboard journey'))('the console journey with the keyboard only', () => {
+  let harness: ConsoleHarness;
+
+  beforeAll(async () => {
+    harness = await startConsole({ env: { MOCK_STEP_DELAY_MS: '400' } });
+    await harness.server.createUser(USER.username, USER.password);
+    // The client may be rebuilt first, slowly on a busy machine.
+  }, 240_000);
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('chooses AWS, signs in, designs, provisions, finds the project in /history and deletes it, by keyboard', async () => {
+    const { page, shot, finish } = await openConsolePage(harness);
+
+    // 1. `/`: the first Tab shows the skip link; Enter moves the focus to the main content.
+    await page.goto(`${harness.server.url}/`);
+    await poll(() => page.getByTestId('page-title').textContent()).toBe(ko.selectInfra.title);
+    await page.keyboard.press('Tab');
+    const skip = await focused(page);
+    expect(skip.tag).toBe('a');
+    expect(skip.name).toBe(ko.app.skipToContent);
+    const skipBox = await page.evaluate(() => document.activeElement!.getBoundingClientRect().top);
+    expect(skipBox).toBeGreaterThanOrEqual(0);
+    await expectFocusRing(page);
+    await page.keyboard.press('Enter');
+    expect((await focused(page)).id).toBe('main');
+    // From the main content, the next Tab reaches the first infra card; Space opens it.
+    await tabTo(page, byTestId('card-aws'), { limit: 10 });
+    await expectFocusRing(page);
+    await page.keyboard.press('Space');
+    await page.waitForURL('**/configure');
+
+    // 2. /configure: a new page puts the focus on its main content.
+    await poll(async () => (await focused(page)).id).toBe('main');
+    // The sign-in dialog: the focus goes in, Tab and Shift+Tab stay in, Escape returns it to its opener.
+    await tabTo(page, byTestId('open-sign-in'));
+    await page.keyboard.press('Enter');
+    await page.getByTestId('sign-in-modal').waitFor();
+    await poll(async () => (await focused(page)).inDialog).toBe('sign-in-modal');
+    await expectTabStaysIn(page, 'sign-in-modal', 8);
+    await expectTabStaysIn(page, 'sign-in-modal', 8, 'Shift+Tab');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('sign-in-modal').waitFor({ state: 'detached' });
+    expect((await focused(page)).testId).toBe('open-sign-in');
+    // Shift+Tab then Tab comes back to the same button; sign in from there.
+    await page.keyboard.press('Shift+Tab');
+    await signIn(page, USER.username, USER.password);
+
+    // 3. /main_ui: design by keyboard.
+    await page.waitForURL('**/main_ui');
+    await poll(() => page.getByTestId('session-user').textContent()).toContain(USER.username);
+    await poll(() => page.getByTestId('topo-app-node').count()).toBe(2);
+    await poll(async () => (await focused(page)).id).toBe('main');
+    // The service's name, typed into the field reached by Tab.
+    await tabTo(page, byTestId('service-name'), { limit: 40 });
+    await page.keyboard.type(SERVICE);
+    await poll(() => page.getByTestId('service-name').inputValue()).toBe(SERVICE);
+    // The instance tier: a radio group; arrows move the choice.
+    await tabTo(page, (f) => f.type === 'radio', { limit: 10 });
+    expect((await focused(page)).checked).toBe(true);
+    const firstTier = await page.evaluate(() => (document.activeElement as HTMLInputElement).value);
+    // The radio itself is hidden: its card shows the ring.
+    const tierOutline = await page.getByTestId(`tier-${firstTier}`).evaluate((el) => getComputedStyle(el).outlineStyle);
+    expect(tierOutline).not.toBe('none');
+    await page.keyboard.press('ArrowDown');
+    const nextTier = await page.evaluate(() => (document.activeElement as HTMLInputElement).value);
+    expect(nextTier).not.toBe(firstTier);
+    await poll(() => page.getByTestId(`tier-${nextTier}`).getAttribute('class')).toContain('selected');
+    await tabTo(page, byTestId('node-count'), { limit: 20 });
+    await page.keyboard.press('ArrowUp');
+    await poll(() => page.getByTestId('node-count').inputValue()).toBe('3');
+    await poll(() => page.getByTestId('topo-app-node').count()).toBe(3);
+    await tabTo(page, byTestId('db-engine'), { limit: 20 });
+    await page.keyboard.press('ArrowDown');
+    await poll(() => page.getByTestId('db-engine').inputValue()).not.toBe('mysql');
+    await tabTo(page, byTestId('redis'), { limit: 10 });
+    await page.keyboard.press('Space');
+    await poll(() => page.getByTestId('topo-redis').count()).toBe(1);
+
+    // The preview's tabs: one stop in the Tab order, arrows move and select, Home and End jump.
+    const selectedTab = await tabTo(page, (f) => f.role === 'tab', { limit: 30 });
+    expect(selectedTab).toBeGreaterThan(0);
+    expect((await focused(page)).testId).toBe('tab-topology');
+    expect((await focused(page)).selected).toBe('true');
+    await expectFocusRing(page);
+    await page.keyboard.press('ArrowRight');
+    expect(await focused(page)).toMatchObject({ testId: 'tab-terraform', selected: 'true' });
+    await poll(() => page.getByTestId('code').getAttribute('data-language')).toBe('hcl');
+    await poll(() => page.getByTestId('code').textContent()).toContain('aws_elasticache_cluster');
+    await page.keyboard.press('End');
+    expect(await focused(page)).toMatchObject({ testId: 'tab-cost', selected: 'true' });
+    await page.getByTestId('cost-analysis').waitFor();
+    await page.keyboard.press('Home');
+    expect(await focused(page)).toMatchObject({ testId: 'tab-topology', selected: 'true' });
+    // The topology map: one Tab stop, then the arrows go from node to node, each named.
+    await tabTo(page, (f) => f.testId?.startsWith('topo-') ?? false, { limit: 5 });
+    const firstNode = await focused(page);
+    await expectFocusRing(page);
+    await page.keyboard.press('ArrowDown');
+    const secondNode = await focused(page);
+    expect(secondNode.testId?.startsWith('topo-')).toBe(true);
+    expect(secondNode.name).not.toBe(firstNode.name);
+    await page.keyboard.press('End');
+    const lastPart = await page.locator('[data-testid="topology"] [data-node]').last().getAttribute('aria-label');
+    expect((await focused(page)).name).toBe(lastPart);
+    await page.keyboard.press('Home');
+    expect((await focused(page)).name).toBe(firstNode.name);
+
+    // 4. Provision Stack, reached backwards from the form; its focus ring shows.
+    await tabTo(page, byTestId('provision-stack'), { back: true });
+    await expectFocusRing(page);
+    await shot('keyboard-provision-focus');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('run-overlay').waitFor();
+    await poll(async () => (await focused(page)).inDialog).toBe('run-overlay');
+    // While it runs: Cancel asks first; Escape keeps the run going and puts the focus back on Cancel.
+    await tabTo(page, byTestId('run-cancel'), { limit: 6 });
+    await expectFocusRing(page);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('run-cancel-confirm').waitFor();
+    expect((await focused(page)).testId).toBe('run-cancel-keep');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('run-cancel-confirm').waitFor({ state: 'detached' });
+    expect((await focused(page)).testId).toBe('run-cancel');
+    await expectTabStaysIn(page, 'run-overlay', 6);
+    // The run ends well; the focus moves to what comes next.
+    await page.getByTestId('run-success').waitFor({ timeout: 40_000 });
+    await poll(async () => (await focused(page)).testId).toBe('view-dashboard');
+    await expectTabStaysIn(page, 'run-overlay', 5, 'Shift+Tab');
+    // Escape closes the finished run; the focus returns to Provision Stack.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('run-overlay').waitFor({ state: 'detached' });
+    expect((await focused(page)).testId).toBe('provision-stack');
+
+    // 5. /history from the icon bar, backwards from the page.
+    await tabTo(page, (f) => f.tag === 'a' && f.name === ko.nav.history, { back: true });
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/history');
+    await poll(async () => (await focused(page)).id).toBe('main');
+    const projectId = Number(await page.locator('[data-testid^="history-row-"]').first().getAttribute('data-testid').then((t) => t!.replace('history-row-', '')));
+    await tabTo(page, byTestId(`expand-${projectId}`));
+    expect((await focused(page)).expanded).toBe('false');
+    await page.keyboard.press('Enter');
+    await poll(async () => (await focused(page)).expanded).toBe('true');
+    await poll(() => page.locator('.details-row').count()).toBe(1);
+    await page.keyboard.press('Space');
+    await poll(async () => (await focused(page)).expanded).toBe('false');
+    await poll(() => page.locator('.details-row').count()).toBe(0);
+    await page.keyboard.press('Space');
+    await poll(async () => (await focused(page)).expanded).toBe('true');
+    // A user deletes nothing: no delete button to reach.
+    expect(await page.locator('[data-testid^="delete-"]').count()).toBe(0);
+
+    // 6. Sign out (from the header) and back in as the admin, all by keyboard.
+    await tabTo(page, byTestId('logout'), { back: true });
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/configure');
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await page.waitForURL('**/main_ui');
+    await page.getByTestId('admin-mode').waitFor().catch(() => undefined);
+    await poll(async () => (await focused(page)).id).toBe('main');
+    await tabTo(page, (f) => f.tag === 'a' && f.name === ko.nav.history, { back: true });
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/history');
+    await page.getByTestId(`history-row-${projectId}`).waitFor();
+
+    // 7. Delete through its dialog: the focus goes in (on Cancel), stays in, Escape gives it back.
+    await tabTo(page, byTestId(`delete-${projectId}`));
+    await page.keyboard.press('Enter');
+    await page.getByTestId('delete-dialog').waitFor();
+    expect(await focused(page)).toMatchObject({ testId: 'delete-cancel', inDialog: 'delete-dialog' });
+    await page.keyboard.press('Tab');
+    expect((await focused(page)).testId).toBe('delete-confirm');
+    await page.keyboard.press('Tab');
+    expect((await focused(page)).testId).toBe('delete-cancel');
+    await page.keyboard.press('Shift+Tab');
+    expect((await focused(page)).testId).toBe('delete-confirm');
+    await expectFocusRing(page);
+    await shot('keyboard-delete-dialog-focus');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('delete-dialog').waitFor({ state: 'detached' });
+    expect((await focused(page)).testId).toBe(`delete-${projectId}`);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('delete-dialog').waitFor();
+    await page.keyboard.press('Tab');
+    expect((await focused(page)).testId).toBe('delete-confirm');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('delete-dialog').waitFor({ state: 'detached' });
+
+    // The project goes, from the server and from the page.
+    await waitFor(
+      async () => {
+        const res = await harness.server.request('GET', '/api/history', { token: harness.server.adminToken });
+        return !(res.body as { id: number }[]).some((p) => p.id === projectId);
+      },
+      15_000,
+      `project ${projectId} to leave /api/history`,
+    );
+    await poll(() => page.getByTestId(`history-row-${projectId}`).count()).toBe(0);
+    // The focus is not lost with the row: it stays on the page's content.
+    expect(await page.evaluate(() => document.activeElement !== document.body && document.getElementById('main')!.contains(document.activeElement))).toBe(true);
+    await finish();
+  });
+});
