@@ -14,9 +14,11 @@ import ConfirmDeleteDialog from '../../client/src/components/history/ConfirmDele
 import DesignPreviewTabs from '../../client/src/components/main-ui/DesignPreviewTabs.vue';
 import TopologyMap from '../../client/src/components/main-ui/TopologyMap.vue';
 import { DESIGN_CONTEXT, type DesignContext } from '../../client/src/components/main-ui/design-context';
+import PreferencesMenu from '../../client/src/components/layout/PreferencesMenu.vue';
 import TerminalDock from '../../client/src/components/terminal/TerminalDock.vue';
 import { useTerminals } from '../../client/src/composables/useTerminals';
 import en from '../../client/src/i18n/en';
+import { i18n as consoleI18n } from '../../client/src/i18n';
 import ko from '../../client/src/i18n/ko';
 import { rovingIndex } from '../../client/src/utils/roving-focus';
 import MonitoringView from '../../client/src/views/MonitoringView.vue';
@@ -330,6 +332,38 @@ describe('dialogs take the focus, keep it and give it back', () => {
     w.unmount();
     wrapper = null;
     expect(active()).toBe(opener);
+  });
+});
+
+describe('the preferences popover (language and theme)', () => {
+  it('takes the focus to the chosen language, gives it back to its button on Escape, and closes when the focus moves on past it', async () => {
+    const after = document.createElement('button');
+    const w = mounted(mount(PreferencesMenu, { global: { plugins: [consoleI18n] }, attachTo: document.body }));
+    document.body.append(after);
+    const toggle = w.get('[data-testid="preferences-open"]');
+    (toggle.element as HTMLElement).focus();
+    await toggle.trigger('click');
+    await flushPromises();
+    const panel = w.get('[data-testid="preferences"]');
+    expect(toggle.attributes('aria-expanded')).toBe('true');
+    expect(toggle.attributes('aria-controls')).toBe(panel.attributes('id'));
+    expect(active()?.getAttribute('aria-pressed')).toBe('true');
+    expect(panel.element.contains(active())).toBe(true);
+
+    await press(active()!, 'Escape');
+    expect(w.find('[data-testid="preferences"]').exists()).toBe(false);
+    expect(active()).toBe(toggle.element);
+    expect(toggle.attributes('aria-expanded')).toBe('false');
+
+    // Open again; the focus leaves for the next control on the page: the popover closes, the focus stays where it went.
+    await toggle.trigger('click');
+    await flushPromises();
+    const inside = active()!;
+    after.focus();
+    inside.dispatchEvent(new FocusEvent('focusout', { bubbles: true, relatedTarget: after }));
+    await flushPromises();
+    expect(w.find('[data-testid="preferences"]').exists()).toBe(false);
+    expect(active()).toBe(after);
   });
 });
 
