@@ -315,6 +315,28 @@ describe('dialogs take the focus, keep it and give it back', () => {
     expect(active()).toBe(opener);
   });
 
+  it('a dialog whose controls are still loading takes the focus itself, then Tab and Shift+Tab reach its controls', async () => {
+    const loaded = ref(false);
+    const Loading = defineComponent(() => () => h(ModalDialog, { title: 'Settings' }, { default: () => (loaded.value ? [h('input', { 'data-testid': 'field', 'aria-label': 'Field' }), h('button', { 'data-testid': 'save' }, 'Save')] : [h('p', 'Loading')]) }));
+    const opener = document.createElement('button');
+    document.body.append(opener);
+    opener.focus();
+    const w = mounted(mount(Loading, { attachTo: document.body }));
+    await flushPromises();
+    const dialog = w.get('[role="dialog"]').element as HTMLElement;
+    expect(active()).toBe(dialog);
+    loaded.value = true;
+    await flushPromises();
+    await press(dialog, 'Tab', true);
+    expect(active()?.dataset.testid).toBe('save');
+    dialog.focus();
+    await press(dialog, 'Tab');
+    expect(active()?.dataset.testid).toBe('field');
+    w.unmount();
+    wrapper = null;
+    expect(active()).toBe(opener);
+  });
+
   it('the delete dialog is an alert dialog that starts on Cancel, and Escape cancels', async () => {
     const opener = document.createElement('button');
     document.body.append(opener);

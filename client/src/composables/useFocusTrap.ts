@@ -31,10 +31,11 @@ export function useFocusTrap(container: Ref<HTMLElement | null>, options: { onEs
     const first = items[0];
     const last = items[items.length - 1];
     const active = document.activeElement;
-    if (event.shiftKey && (active === first || !root.contains(active))) {
+    // The dialog itself holds the focus while its controls are still loading: Shift+Tab goes to the last.
+    if (event.shiftKey && (active === first || active === root || !root.contains(active))) {
       event.preventDefault();
       last.focus();
-    } else if (!event.shiftKey && (active === last || !root.contains(active))) {
+    } else if (!event.shiftKey && (active === last || active === root || !root.contains(active))) {
       event.preventDefault();
       first.focus();
     }
@@ -44,7 +45,9 @@ export function useFocusTrap(container: Ref<HTMLElement | null>, options: { onEs
     previouslyFocused = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const root = container.value;
     if (!root) return;
-    const target = options.initialFocus?.() ?? focusableIn(root)[0];
+    // A dialog with nothing to focus yet (its content still loading) takes the focus itself, so
+    // that it is inside, and Tab is caught, from the start (it needs tabindex="-1").
+    const target = options.initialFocus?.() ?? focusableIn(root)[0] ?? (root.hasAttribute('tabindex') ? root : null);
     target?.focus();
   });
 
