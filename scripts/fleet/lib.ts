@@ -2,9 +2,12 @@
  * A test fleet on this machine: N hosts, each a network namespace with its own address on a
  * private bridge, its own sshd (key authentication, root) and a private /srv (a directory of the
  * fleet's, bind-mounted over /srv in a mount namespace of the host's own, so what a playbook
- * deploys there stays on that host and can be read from outside). The hosts share everything
- * else with this machine: its programs (python3 for Ansible, nginx, haproxy, the node exporter
- * where installed) and its file system outside /srv.
+ * deploys there stays on that host and can be read from outside), and a home of its own for root
+ * (an empty directory over /root: a host's login shell does not run this machine's ~/.bashrc,
+ * which on a developer's machine may take seconds, and what Ansible keeps in ~/.ansible stays on
+ * the host). The hosts share everything else with this machine: its programs (python3 for
+ * Ansible, nginx, haproxy, the node exporter where installed) and its file system outside /srv
+ * and /root.
  *
  * Needs root (network namespaces, mounts). Used by `npm run fleet` and by the tests.
  */
@@ -90,9 +93,11 @@ function sshdConfig(host: FleetHost, dir: string): string {
   ].join('\n');
 }
 
-/** Starts a host's sshd in its namespace, with its /srv bind-mounted in a mount namespace of its own. */
+/** Starts a host's sshd in its namespace, with its /srv and /root bind-mounted in a mount namespace of its own. */
 export function startHostSshd(host: FleetHost, dir: string): void {
   const hostDir = join(dir, 'hosts', host.name);
+  const home = join(hostDir, 'root-home');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   // sshd forks into the background; its mount namespace lives as long as it does.
   run('ip', [
@@ -105,10 +110,11 @@ export function startHostSshd(host: FleetHost, dir: string): void {
     'private',
     'sh',
     '-c',
-    'mount --bind "$1" /srv && exec /usr/sbin/sshd -f "$2"',
+    'mount --bind "$1" /srv && mount --bind "$3" /root && exec /usr/sbin/sshd -f "$2"',
     'sh',
     host.srv,
     join(hostDir, 'sshd_config'),
+    home,
   ]);
 }
 
