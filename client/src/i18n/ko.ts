@@ -484,7 +484,7 @@ const ko = {
     empty: '프로비저닝 이력이 없습니다.',
     loadMore: '더 보기',
     loadingMore: '불러오는 중...',
-    expand: '#{id}의 로그와 리소스 보기',
+    expand: '#{id} 로그와 리소스 보기',
     collapse: '#{id} 접기',
     details: {
       logs: '로그',
@@ -503,7 +503,7 @@ const ko = {
       cancel: '취소',
       cancelLabel: '#{id} 실행 취소',
       retry: '재시도',
-      retryLabel: '#{id} 다시 시도',
+      retryLabel: '#{id} 재시도',
       pendingCancel: '취소 요청됨',
       pendingDelete: '삭제 요청됨',
       back: '돌아가기',
