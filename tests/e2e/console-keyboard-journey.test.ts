@@ -69,11 +69,31 @@ async function tabTo(page: Page, matches: (f: Focused) => boolean, { back = fals
 const poll = <T>(value: () => T | Promise<T>) => expect.poll(value, { timeout: 15_000 });
 const byTestId = (testId: string) => (f: Focused) => f.testId === testId;
 
-/** The focus ring is drawn: an outline that is neither none nor zero wide. */
+/**
+ * The focus ring is drawn: an outline that is neither none nor zero wide, and no ancestor that
+ * clips its content (overflow other than visible) cuts any of it off.
+ */
 async function expectFocusRing(page: Page): Promise<void> {
   const now = await focused(page);
   expect(now.outlineStyle).not.toBe('none');
   expect(now.outlineWidth).toBeGreaterThan(0);
+  const clippedBy = await page.evaluate(() => {
+    const el = document.activeElement as HTMLElement;
+    const style = getComputedStyle(el);
+    const reach = Math.max(0, (parseFloat(style.outlineOffset) || 0) + (parseFloat(style.outlineWidth) || 0));
+    const box = el.getBoundingClientRect();
+    const ring = { left: box.left - reach, top: box.top - reach, right: box.right + reach, bottom: box.bottom + reach };
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const clip = a.getBoundingClientRect();
+      if (ring.left < clip.left - 0.5 || ring.top < clip.top - 0.5 || ring.right > clip.right + 0.5 || ring.bottom > clip.bottom + 0.5) {
+        return `${a.tagName.toLowerCase()}.${a.className}`;
+      }
+    }
+    return null;
+  });
+  expect(clippedBy, `the ring of ${now.testId ?? now.tag} is clipped`).toBeNull();
 }
 
 /** Presses Tab `count` times and checks the focus stays in the dialog named by test id. */
@@ -300,6 +320,71 @@ describe.skipIf(!browserAvailable('keyboard journey'))('the console journey with
     await poll(() => page.getByTestId(`history-row-${projectId}`).count()).toBe(0);
     // The focus is not lost with the row: it stays on the page's content.
     expect(await page.evaluate(() => document.activeElement !== document.body && document.getElementById('main')!.contains(document.activeElement))).toBe(true);
+    await finish();
+  });
+
+  it('opens every admin dialog, the language switch and the preferences by keyboard, and each gives the focus back', async () => {
+    const { page, shot, finish } = await openConsolePage(harness);
+    // A protected page asks for the sign-in first; its dialog opens with the focus in it.
+    await page.goto(`${harness.server.url}/admin_users`);
+    await page.getByTestId('sign-in-modal').waitFor();
+    await poll(async () => (await focused(page)).inDialog).toBe('sign-in-modal');
+    await page.keyboard.type(ADMIN.username);
+    await tabTo(page, (f) => f.tag === 'input' && f.inDialog === 'sign-in-modal', { limit: 3 });
+    await page.keyboard.type(ADMIN.password);
+    await page.keyboard.press('Enter');
+    await page.waitForURL((url) => url.pathname === '/admin_users');
+    await page.getByTestId(`user-row-${USER.username}`).waitFor();
+
+    /** Opens a dialog from its opener by keyboard, checks the focus goes in and stays, and that Escape gives it back. */
+    async function roundTrip(opener: string, dialog: string, key: 'Enter' | 'Space' = 'Enter'): Promise<void> {
+      await tabTo(page, byTestId(opener), { limit: 120 });
+      await expectFocusRing(page);
+      await page.keyboard.press(key);
+      await page.getByTestId(dialog).waitFor();
+      await poll(async () => (await focused(page)).inDialog).toBe(dialog);
+      expect(await page.getByTestId(dialog).getAttribute('aria-modal')).toBe('true');
+      await expectTabStaysIn(page, dialog, 12);
+      await expectTabStaysIn(page, dialog, 12, 'Shift+Tab');
+      await page.keyboard.press('Escape');
+      await page.getByTestId(dialog).waitFor({ state: 'detached' });
+      expect((await focused(page)).testId, `focus back on ${opener}`).toBe(opener);
+    }
+
+    await roundTrip('open-settings', 'settings-modal');
+    await roundTrip('open-create-user', 'create-user-dialog', 'Space');
+    await roundTrip(`quota-${USER.username}`, 'quota-dialog');
+    await roundTrip(`reset-${USER.username}`, 'reset-dialog');
+    await roundTrip(`disable-${USER.username}`, 'confirm-dialog');
+
+    // The workload pool, from the icon bar: its Add hosts dialog.
+    await tabTo(page, (f) => f.tag === 'a' && f.name === ko.nav.pool, { back: true, limit: 120 });
+    await expectFocusRing(page);
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/admin_pool');
+    await roundTrip('open-add-hosts', 'add-hosts-dialog');
+
+    // The language switch in the header: English by Enter.
+    await tabTo(page, byTestId('locale-en'), { back: true, limit: 120 });
+    await expectFocusRing(page);
+    await page.keyboard.press('Enter');
+    await poll(() => page.evaluate(() => document.documentElement.lang)).toBe('en');
+    expect((await focused(page)).testId).toBe('locale-en');
+    // The preferences: the focus goes to the chosen language; Tab reaches the dark theme; Escape returns to the gear.
+    await tabTo(page, byTestId('preferences-open'), { limit: 3 });
+    await page.keyboard.press('Enter');
+    await page.getByTestId('preferences').waitFor();
+    expect((await focused(page)).testId).toBe('preferences-locale-en');
+    await tabTo(page, byTestId('theme-dark'), { limit: 4 });
+    await page.keyboard.press('Space');
+    await poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await expectFocusRing(page);
+    await shot('keyboard-preferences-dark');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('preferences').waitFor({ state: 'detached' });
+    expect((await focused(page)).testId).toBe('preferences-open');
+    // In the dark theme the ring still shows on a dialog's control.
+    await roundTrip('open-add-hosts', 'add-hosts-dialog');
     await finish();
   });
 });
