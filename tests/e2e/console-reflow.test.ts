@@ -176,7 +176,7 @@ describe.skipIf(!browserAvailable('console reflow'))('reflow at 320 and 640 CSS 
     const ips: string[] = done.details.resources.ssh_targets.map((t: { host: string }) => t.host);
     ips.forEach((ip, i) => prometheus.hosts.set(ip, { cpu: 20 + i * 10, memory: 40 + i, disk: 12 }));
     signedIn = [
-      { name: 'main-ui', path: '/main_ui', ready: 'provision-stack', controls: ['logout', 'provision-stack', 'header-cost', 'region'] },
+      { name: 'main-ui', path: '/main_ui', ready: 'topology', controls: ['logout', 'provision-stack', 'header-cost', 'region'] },
       { name: 'private-console', path: '/private-console', ready: 'service-name', controls: ['logout', 'service-name', 'environment', 'provision-submit'] },
       { name: 'history', path: '/history', ready: `history-row-${projectId}`, controls: ['logout', 'export-csv', 'refresh', 'filter-status', `expand-${projectId}`, `delete-${projectId}`] },
       { name: 'monitoring', path: '/monitoring', ready: 'health-table', controls: ['logout', 'expert-mode', 'card-hosts', 'card-disk', 'tab-overview', 'tab-alarms'] },
@@ -256,4 +256,50 @@ describe.skipIf(!browserAvailable('console reflow'))('reflow at 320 and 640 CSS 
       await finish();
     });
   }
+
+  it('fits the admin dialogs, the preferences and the run overlay in 320 CSS px', async () => {
+    const { page, shot, finish } = await openConsolePage(harness);
+    await page.setViewportSize({ width: 320, height: 640 });
+    await page.goto(`${harness.server.url}/configure`);
+    await openSignIn(page);
+    await signInThroughModal(page, ADMIN.username, ADMIN.password);
+    await page.waitForURL('**/main_ui');
+    const problems: string[] = [];
+    /** Opens a dialog with `opener` and checks the page and the dialog's controls, then closes it. */
+    async function dialog(name: string, opener: string, dialogId: string, controls: string[], close = true) {
+      await page.getByTestId(opener).click();
+      await page.getByTestId(dialogId).waitFor();
+      const m = await measure(page);
+      if (m.scrollWidth > m.viewport) problems.push(`${name}: page scrolls sideways: ${m.offenders.map((o) => `${o.element} ${o.left}..${o.right}`).join(', ')}`);
+      for (const id of controls) {
+        const where = await placement(page, id);
+        if (!where.endsWith(': ok')) problems.push(`${name}: ${where}`);
+      }
+      await shot(`reflow-320-${name}`);
+      if (close) {
+        await page.keyboard.press('Escape');
+        await page.getByTestId(dialogId).waitFor({ state: 'detached' });
+      }
+    }
+    await dialog('preferences', 'preferences-open', 'preferences', ['preferences']);
+    await page.goto(`${harness.server.url}/admin_users`);
+    await page.getByTestId('users-table').waitFor();
+    await dialog('create-user-dialog', 'open-create-user', 'create-user-dialog', ['create-username', 'create-password', 'create-role', 'create-submit']);
+    await page.goto(`${harness.server.url}/admin_pool`);
+    await page.getByTestId('pool-table').waitFor();
+    await dialog('add-hosts-dialog', 'open-add-hosts', 'add-hosts-dialog', ['add-vm-name', 'add-ip-address', 'add-infra']);
+
+    // A run from the vSphere console: the overlay follows it to the end within the width.
+    await page.goto(`${harness.server.url}/private-console`);
+    await page.getByTestId('service-name').fill('reflow-run');
+    await dialog('run-overlay', 'provision-submit', 'run-overlay', ['run-close'], false);
+    await page.getByTestId('view-dashboard').waitFor();
+    const done = await measure(page);
+    if (done.scrollWidth > done.viewport) problems.push(`run overlay, finished: ${done.offenders.map((o) => `${o.element} ${o.left}..${o.right}`).join(', ')}`);
+    const where = await placement(page, 'view-dashboard');
+    if (!where.endsWith(': ok')) problems.push(`run overlay: ${where}`);
+    await shot('reflow-320-run-overlay');
+    expect(problems).toEqual([]);
+    await finish();
+  });
 });
