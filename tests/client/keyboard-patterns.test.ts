@@ -205,6 +205,16 @@ describe('the tab lists follow the WAI-ARIA tabs pattern', () => {
     // The focus goes to the tab selected in its place, not to the page.
     expect(active()?.getAttribute('data-testid')).toBe('terminal-tab-10.0.0.3');
     expect(active()?.getAttribute('aria-selected')).toBe('true');
+    // The dock's top edge is a focusable separator with its range: Up makes it taller, Down shorter.
+    const grip = w.get('[data-testid="terminal-grip"]');
+    expect(grip.attributes('role')).toBe('separator');
+    expect(grip.attributes('tabindex')).toBe('0');
+    const before = Number(grip.attributes('aria-valuenow'));
+    expect(Number(grip.attributes('aria-valuemin'))).toBeLessThanOrEqual(before);
+    expect(Number(grip.attributes('aria-valuemax'))).toBeGreaterThanOrEqual(before);
+    await press(grip.element, 'ArrowDown');
+    expect(Number(grip.attributes('aria-valuenow'))).toBe(before - 40);
+    expect(grip.attributes('aria-valuetext')).toBe(ko.terminal.heightValue.replace('{px}', String(before - 40)));
     for (const t of [...terminals.value]) useTerminals().close(t.key);
   });
 });

@@ -790,6 +790,7 @@ const en: MessageSchema = {
     closeHint: 'Delete closes the selected terminal.',
     maximize: 'Maximize',
     restore: 'Restore',
+    heightValue: '{px} pixels high',
     resize: 'Terminal height (up and down arrows)',
     reconnect: 'Connect again',
     connecting: 'Connecting to {host}…',

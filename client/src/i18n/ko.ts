@@ -793,6 +793,7 @@ const ko = {
     closeHint: 'Delete 키로 선택한 터미널을 닫습니다.',
     maximize: '크게 보기',
     restore: '원래 크기',
+    heightValue: '높이 {px}픽셀',
     resize: '터미널 높이 조절 (위/아래 화살표)',
     reconnect: '다시 연결',
     connecting: '{host}에 연결하는 중…',
