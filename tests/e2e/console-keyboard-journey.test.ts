@@ -70,17 +70,23 @@ const poll = <T>(value: () => T | Promise<T>) => expect.poll(value, { timeout: 1
 const byTestId = (testId: string) => (f: Focused) => f.testId === testId;
 
 /**
- * The focus ring is drawn: an outline that is neither none nor zero wide, and no ancestor that
- * clips its content (overflow other than visible) cuts any of it off.
+ * What is wrong with the focus indicator of the focused element, or null: it needs an outline
+ * (neither none nor zero wide) that no clipping ancestor (overflow other than visible) cuts off,
+ * or, for a field, the border-and-shadow ring fields draw instead. A visually hidden control
+ * (a radio in a card) is shown by the label around it.
  */
-async function expectFocusRing(page: Page): Promise<void> {
-  const now = await focused(page);
-  expect(now.outlineStyle).not.toBe('none');
-  expect(now.outlineWidth).toBeGreaterThan(0);
-  const clippedBy = await page.evaluate(() => {
-    const el = document.activeElement as HTMLElement;
+const ringProblem = (page: Page): Promise<string | null> =>
+  page.evaluate(() => {
+    let el = document.activeElement as HTMLElement;
+    const own = el.getBoundingClientRect();
+    if (own.width <= 1 && own.height <= 1) el = el.closest('label') ?? el;
     const style = getComputedStyle(el);
-    const reach = Math.max(0, (parseFloat(style.outlineOffset) || 0) + (parseFloat(style.outlineWidth) || 0));
+    const width = parseFloat(style.outlineWidth) || 0;
+    if (style.outlineStyle === 'none' || width === 0) {
+      const isField = el.matches('input, select, textarea');
+      return isField && style.boxShadow !== 'none' ? null : 'no outline';
+    }
+    const reach = Math.max(0, (parseFloat(style.outlineOffset) || 0) + width);
     const box = el.getBoundingClientRect();
     const ring = { left: box.left - reach, top: box.top - reach, right: box.right + reach, bottom: box.bottom + reach };
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
@@ -88,12 +94,18 @@ async function expectFocusRing(page: Page): Promise<void> {
       if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
       const clip = a.getBoundingClientRect();
       if (ring.left < clip.left - 0.5 || ring.top < clip.top - 0.5 || ring.right > clip.right + 0.5 || ring.bottom > clip.bottom + 0.5) {
-        return `${a.tagName.toLowerCase()}.${a.className}`;
+        return `clipped by ${a.tagName.toLowerCase()}.${String(a.className).split(' ')[0]}`;
       }
     }
     return null;
   });
-  expect(clippedBy, `the ring of ${now.testId ?? now.tag} is clipped`).toBeNull();
+
+/** The focus ring is drawn, and drawn whole (see ringProblem). */
+async function expectFocusRing(page: Page): Promise<void> {
+  const now = await focused(page);
+  expect(now.outlineStyle).not.toBe('none');
+  expect(now.outlineWidth).toBeGreaterThan(0);
+  expect(await ringProblem(page), `the ring of ${now.testId ?? now.tag}`).toBeNull();
 }
 
 /** Presses Tab `count` times and checks the focus stays in the dialog named by test id. */
@@ -320,6 +332,49 @@ describe.skipIf(!browserAvailable('keyboard journey'))('the console journey with
     await poll(() => page.getByTestId(`history-row-${projectId}`).count()).toBe(0);
     // The focus is not lost with the row: it stays on the page's content.
     expect(await page.evaluate(() => document.activeElement !== document.body && document.getElementById('main')!.contains(document.activeElement))).toBe(true);
+    await finish();
+  });
+
+  it('shows a whole focus ring on every stop of the Tab order of every page, signed out and signed in as the admin', async () => {
+    const { page, finish } = await openConsolePage(harness);
+    const problems: string[] = [];
+    /** Tabs from the top of the page through at most `limit` stops (or once round), checking each. */
+    async function sweep(path: string, limit = 45): Promise<void> {
+      await page.goto(`${harness.server.url}${path}`);
+      await page.getByTestId('page-title').waitFor();
+      await page.waitForLoadState('networkidle').catch(() => undefined);
+      const seen = new Set<string>();
+      let checked = 0;
+      for (let i = 0; i < limit; i++) {
+        await page.keyboard.press('Tab');
+        const now = await focused(page);
+        if (now.tag === 'body' || now.tag === 'html') continue;
+        const key = await page.evaluate(() => {
+          const el = document.activeElement!;
+          return `${el.tagName}|${el.getAttribute('data-testid') ?? ''}|${el.id}|${Array.from(el.parentElement?.children ?? []).indexOf(el)}|${(el.textContent ?? '').slice(0, 30)}|${el.getBoundingClientRect().top + window.scrollY}`;
+        });
+        if (seen.has(key)) break;
+        seen.add(key);
+        checked++;
+        const problem = await ringProblem(page);
+        if (problem) problems.push(`${path}: ${now.testId ?? `${now.tag}${now.id ? `#${now.id}` : ''}`} "${now.name.slice(0, 40)}": ${problem}`);
+      }
+      console.log(`focus ring on ${path}: ${checked} stops checked`);
+      expect(checked, `${path} has stops`).toBeGreaterThan(2);
+    }
+    for (const path of ['/', '/configure', '/signup']) await sweep(path);
+    await page.goto(`${harness.server.url}/configure`);
+    await tabTo(page, byTestId('open-sign-in'));
+    await page.keyboard.press('Enter');
+    await page.getByTestId('sign-in-modal').waitFor();
+    await poll(async () => (await focused(page)).inDialog).toBe('sign-in-modal');
+    await page.keyboard.type(ADMIN.username);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN.password);
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/main_ui');
+    for (const path of ['/main_ui', '/private-console', '/history', '/monitoring', '/admin_users', '/admin_pool', '/no-such-page']) await sweep(path);
+    expect(problems).toEqual([]);
     await finish();
   });
 
