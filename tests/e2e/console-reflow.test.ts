@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable } from '../helpers/browser.js';
 import { startFakePrometheus, type FakePrometheus } from '../helpers/fake-prometheus.js';
 import { ADMIN, waitForFinalStatus } from '../helpers/server.js';
-import { openConsolePage, openSignIn, signInThroughModal, startConsole, type ConsoleHarness } from './console-harness.js';
+import { ko, openConsolePage, openSignIn, signInThroughModal, startConsole, type ConsoleHarness } from './console-harness.js';
 
 /** 320: the WCAG reflow width; 640: 1280 CSS px at 200 % zoom. */
 const WIDTHS = [320, 640] as const;
@@ -294,6 +294,10 @@ describe.skipIf(!browserAvailable('console reflow'))('reflow at 320 and 640 CSS 
     await page.getByTestId('service-name').fill('reflow-run');
     await dialog('run-overlay', 'provision-submit', 'run-overlay', ['run-close'], false);
     await page.getByTestId('view-dashboard').waitFor();
+    // What a screen reader was told: the outcome, assertively; the progress region politely.
+    expect(await page.getByTestId('run-outcome-announcement').getAttribute('aria-live')).toBe('assertive');
+    expect(await page.getByTestId('run-outcome-announcement').textContent()).toBe(`${ko.run.success}. ${ko.run.successHint}`);
+    expect(await page.getByTestId('run-progress-announcement').getAttribute('aria-live')).toBe('polite');
     const done = await measure(page);
     if (done.scrollWidth > done.viewport) problems.push(`run overlay, finished: ${done.offenders.map((o) => `${o.element} ${o.left}..${o.right}`).join(', ')}`);
     const where = await placement(page, 'view-dashboard');
