@@ -50,6 +50,8 @@ interface AxeOutcome {
   violations: Finding[];
   /** Contrast checks axe could not decide (text over an image, a gradient, a translucent layer). */
   undecided: number;
+  /** Those checks' elements and axe's reason (printed with AXE_SHOW_UNDECIDED=1). */
+  undecidedTargets: string[];
 }
 
 interface Row {
@@ -62,7 +64,7 @@ interface Row {
 async function runAxe(page: Page): Promise<AxeOutcome> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   return page.evaluate(async (tags) => {
-    type Node = { target: unknown[]; any: { id: string; data: Record<string, unknown> | null }[] };
+    type Node = { target: unknown[]; any: { id: string; data: Record<string, unknown> | null; message?: string }[] };
     type Result = { id: string; impact?: string | null; nodes: Node[] };
     const axe = (window as unknown as { axe: { run(ctx: Document, opts: unknown): Promise<Record<'passes' | 'violations' | 'incomplete', Result[]>> } }).axe;
     const r = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
@@ -77,6 +79,9 @@ async function runAxe(page: Page): Promise<AxeOutcome> {
       rules: r.passes.length + r.violations.length,
       violations: r.violations.flatMap((v) => v.nodes.map((n) => ({ rule: v.id, impact: v.impact ?? null, target: n.target.map(String).join(' '), detail: detail(n) }))),
       undecided: r.incomplete.filter((i) => i.id === 'color-contrast').reduce((sum, i) => sum + i.nodes.length, 0),
+      undecidedTargets: r.incomplete
+        .filter((i) => i.id === 'color-contrast')
+        .flatMap((i) => i.nodes.map((n) => `${n.target.map(String).join(' ')}: ${n.any.find((c) => c.id === 'color-contrast')?.message ?? ''}`)),
     };
   }, WCAG_21_AA);
 }
@@ -123,6 +128,7 @@ describe.skipIf(!browserAvailable('console accessibility (axe)'))('axe-core WCAG
     const found = rows.flatMap((r) => r.outcome.violations.map((v) => `${r.combo} ${r.state}: ${v.rule} at ${v.target}${v.detail ? ` — ${v.detail}` : ''}`));
     if (found.length) console.log(['axe violations:', ...found].join('\n'));
     if (notes.length) console.log(['noticed on the way:', ...notes].join('\n'));
+    if (process.env.AXE_SHOW_UNDECIDED) console.log(['contrast axe could not decide:', ...rows.flatMap((r) => r.outcome.undecidedTargets.map((t) => `${r.combo} ${r.state}: ${t}`))].join('\n'));
     if (rows.length)
       console.log(['axe-core WCAG 2.1 A/AA', `${'combo'.padEnd(9)} ${'state'.padEnd(width)} elements rules undecided violations`, ...lines].join('\n'));
     await harness?.close();
