@@ -131,7 +131,7 @@ async function placement(page: Page, testId: string): Promise<string> {
   return `${testId}: ok`;
 }
 
-async function checkPage(page: Page, width: number, c: PageCase, shot: (name: string) => Promise<void>): Promise<string[]> {
+async function checkPage(page: Page, width: number, c: PageCase, shot: (name: string) => Promise<void>, variant = ''): Promise<string[]> {
   const problems: string[] = [];
   try {
     await page.getByTestId(c.ready).first().waitFor();
@@ -150,8 +150,8 @@ async function checkPage(page: Page, width: number, c: PageCase, shot: (name: st
     if (!where.endsWith(': ok')) problems.push(`${c.path} at ${width}: ${where}`);
   }
   await page.evaluate(() => window.scrollTo(0, 0));
-  await shot(`reflow-${width}-${c.name}`);
-  console.log(`reflow ${width}px ${c.path}: scrollWidth ${m.scrollWidth} / ${m.viewport}${problems.length ? `\n  ${problems.join('\n  ')}` : ' — ok'}`);
+  await shot(`reflow-${width}${variant}-${c.name}`);
+  console.log(`reflow ${width}px${variant} ${c.path}: scrollWidth ${m.scrollWidth} / ${m.viewport}${problems.length ? `\n  ${problems.join('\n  ')}` : ' — ok'}`);
   return problems;
 }
 
@@ -256,6 +256,29 @@ describe.skipIf(!browserAvailable('console reflow'))('reflow at 320 and 640 CSS 
       await finish();
     });
   }
+
+  it('lays out every page of the signed-in admin in English, in the dark theme, in 320 CSS px', async () => {
+    const { page, shot, finish } = await openConsolePage(harness);
+    await page.setViewportSize({ width: 320, height: 640 });
+    await page.goto(`${harness.server.url}/configure`);
+    // English words are longer than Korean ones: the same pages must still fit.
+    await page.getByTestId('locale-en').click();
+    await openSignIn(page);
+    await signInThroughModal(page, ADMIN.username, ADMIN.password);
+    await page.waitForURL('**/main_ui');
+    await page.getByTestId('preferences-open').click();
+    await page.getByTestId('theme-dark').click();
+    await page.keyboard.press('Escape');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    const problems: string[] = [];
+    for (const c of signedIn) {
+      await page.goto(`${harness.server.url}${c.path}`);
+      problems.push(...(await checkPage(page, 320, c, shot, '-en-dark')));
+    }
+    expect(problems).toEqual([]);
+    await finish();
+  });
 
   it('fits the admin dialogs, the preferences and the run overlay in 320 CSS px', async () => {
     const { page, shot, finish } = await openConsolePage(harness);
