@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable } from '../helpers/browser.js';
 import { ADMIN, waitFor } from '../helpers/server.js';
+import { THEME_STORAGE_KEY } from '../../client/src/utils/theme.js';
 import { ko, openConsolePage, startConsole, type ConsoleHarness } from './console-harness.js';
 
 const USER = { username: 'kbd-user', password: 'kbd-password-1' };
@@ -86,6 +87,21 @@ const ringProblem = (page: Page): Promise<string | null> =>
       const isField = el.matches('input, select, textarea');
       return isField && style.boxShadow !== 'none' ? null : 'no outline';
     }
+    // The ring against what is behind it (WCAG 2.4.11/1.4.11: 3:1): the element's own background
+    // for a ring drawn inside it, else the first opaque background around it.
+    const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+    const luminance = ([r, g, b]: number[]) =>
+      [r, g, b].map((v) => (v / 255 <= 0.04045 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4)).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const inside = (parseFloat(style.outlineOffset) || 0) + width <= 0;
+    let behind: number[] | null = null;
+    for (let a: HTMLElement | null = inside ? el : el.parentElement; a && !behind; a = a.parentElement) {
+      const bg = rgb(getComputedStyle(a).backgroundColor);
+      if (bg.length >= 3 && (bg[3] ?? 1) >= 0.99) behind = bg;
+    }
+    behind ??= rgb(getComputedStyle(document.documentElement).backgroundColor).length >= 3 ? rgb(getComputedStyle(document.documentElement).backgroundColor) : [255, 255, 255];
+    const [l1, l2] = [luminance(rgb(style.outlineColor)), luminance(behind)].sort((x, y) => y - x);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    if (ratio < 3) return `ring ${style.outlineColor} on rgb(${behind.slice(0, 3).join(', ')}) is ${ratio.toFixed(2)}:1`;
     const reach = Math.max(0, (parseFloat(style.outlineOffset) || 0) + width);
     const box = el.getBoundingClientRect();
     const ring = { left: box.left - reach, top: box.top - reach, right: box.right + reach, bottom: box.bottom + reach };
@@ -335,7 +351,7 @@ describe.skipIf(!browserAvailable('keyboard journey'))('the console journey with
     await finish();
   });
 
-  it('shows a whole focus ring on every stop of the Tab order of every page, signed out and signed in as the admin', async () => {
+  it('shows a whole focus ring, 3:1 against what is behind it, on every stop of the Tab order of every page, signed out and signed in as the admin, light and dark', async () => {
     const { page, finish } = await openConsolePage(harness);
     const problems: string[] = [];
     /** Tabs from the top of the page through at most `limit` stops (or once round), checking each. */
@@ -374,6 +390,10 @@ describe.skipIf(!browserAvailable('keyboard journey'))('the console journey with
     await page.keyboard.press('Enter');
     await page.waitForURL('**/main_ui');
     for (const path of ['/main_ui', '/private-console', '/history', '/monitoring', '/admin_users', '/admin_pool', '/no-such-page']) await sweep(path);
+    // And in the dark theme.
+    await page.evaluate((key) => localStorage.setItem(key, 'dark'), THEME_STORAGE_KEY);
+    for (const path of ['/main_ui', '/private-console', '/history', '/monitoring', '/admin_users', '/admin_pool']) await sweep(path);
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     expect(problems).toEqual([]);
     await finish();
   });
