@@ -184,6 +184,7 @@ describe.skipIf(!browserAvailable('console accessibility (axe)'))('axe-core WCAG
       await check('/configure');
       await openSignIn(page);
       await check('/configure sign-in modal');
+      await shot(`axe-${locale}-${theme}-sign-in`);
       await page.getByTestId('sign-in-username').fill(ADMIN.username);
       await page.getByTestId('sign-in-password').fill('not-the-password');
       await page.getByTestId('sign-in-password').press('Enter');
@@ -211,6 +212,7 @@ describe.skipIf(!browserAvailable('console accessibility (axe)'))('axe-core WCAG
         await page.getByTestId(tab === 'cost' ? 'cost-analysis' : 'code').waitFor();
         await check(`/main_ui ${tab} tab`);
       }
+      await shot(`axe-${locale}-${theme}-main-ui`);
       await page.getByTestId('preferences-open').click();
       await page.getByTestId('preferences').waitFor();
       await check('/main_ui preferences menu');
