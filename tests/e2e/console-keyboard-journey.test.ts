@@ -124,11 +124,13 @@ async function expectFocusRing(page: Page): Promise<void> {
   expect(await ringProblem(page), `the ring of ${now.testId ?? now.tag}`).toBeNull();
 }
 
-/** Presses Tab `count` times and checks the focus stays in the dialog named by test id. */
+/** Presses Tab `count` times and checks the focus stays in the dialog named by test id, each stop with its whole ring. */
 async function expectTabStaysIn(page: Page, dialog: string, count: number, key = 'Tab'): Promise<void> {
   for (let i = 0; i < count; i++) {
     await page.keyboard.press(key);
-    expect((await focused(page)).inDialog, `after ${i + 1} × ${key}`).toBe(dialog);
+    const now = await focused(page);
+    expect(now.inDialog, `after ${i + 1} × ${key}`).toBe(dialog);
+    expect(await ringProblem(page), `the ring of ${now.testId ?? now.tag} "${now.name.slice(0, 30)}" in ${dialog}`).toBeNull();
   }
 }
 
