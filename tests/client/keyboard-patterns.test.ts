@@ -16,6 +16,7 @@ import TopologyMap from '../../client/src/components/main-ui/TopologyMap.vue';
 import { DESIGN_CONTEXT, type DesignContext } from '../../client/src/components/main-ui/design-context';
 import PreferencesMenu from '../../client/src/components/layout/PreferencesMenu.vue';
 import TerminalDock from '../../client/src/components/terminal/TerminalDock.vue';
+import { useFocusKeeper } from '../../client/src/composables/useFocusKeeper';
 import { useTerminals } from '../../client/src/composables/useTerminals';
 import en from '../../client/src/i18n/en';
 import { i18n as consoleI18n } from '../../client/src/i18n';
@@ -364,6 +365,43 @@ describe('dialogs take the focus, keep it and give it back', () => {
     w.unmount();
     wrapper = null;
     expect(active()).toBe(opener);
+  });
+});
+
+describe('the focus keeper of the main content', () => {
+  const Page = defineComponent({
+    props: { shown: { type: Boolean, required: true } },
+    setup(props) {
+      const main = ref<HTMLElement | null>(null);
+      useFocusKeeper(main);
+      return () => h('main', { id: 'main', ref: main, tabindex: -1 }, [h('button', { 'data-testid': 'stays' }, 'Refresh'), props.shown ? h('button', { 'data-testid': 'goes' }, 'Disable') : null]);
+    },
+  });
+  const settle = () => new Promise((r) => setTimeout(r, 0)).then(flushPromises);
+
+  it('moves the focus to the main content when the focused control goes away, and leaves it alone otherwise', async () => {
+    const w = mounted(mount(Page, { props: { shown: true }, attachTo: document.body }));
+    (w.get('[data-testid="goes"]').element as HTMLElement).focus();
+    await w.setProps({ shown: false });
+    await settle();
+    expect(active()?.id).toBe('main');
+
+    // A control that stays keeps the focus when another goes.
+    await w.setProps({ shown: true });
+    (w.get('[data-testid="stays"]').element as HTMLElement).focus();
+    await w.setProps({ shown: false });
+    await settle();
+    expect(active()?.dataset.testid).toBe('stays');
+
+    // Focus placed elsewhere before the control went (a dialog giving it back) is not taken.
+    await w.setProps({ shown: true });
+    const elsewhere = document.createElement('button');
+    document.body.append(elsewhere);
+    (w.get('[data-testid="goes"]').element as HTMLElement).focus();
+    elsewhere.focus();
+    await w.setProps({ shown: false });
+    await settle();
+    expect(active()).toBe(elsewhere);
   });
 });
 

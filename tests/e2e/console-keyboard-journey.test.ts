@@ -433,6 +433,15 @@ describe.skipIf(!browserAvailable('keyboard journey'))('the console journey with
     await roundTrip(`quota-${USER.username}`, 'quota-dialog');
     await roundTrip(`reset-${USER.username}`, 'reset-dialog');
     await roundTrip(`disable-${USER.username}`, 'confirm-dialog');
+    // Disabling for real: the Disable button goes with the focus; the focus stays on the page's content, not the document.
+    await page.keyboard.press('Enter');
+    await page.getByTestId('confirm-dialog').waitFor();
+    await tabTo(page, byTestId('confirm-ok'), { limit: 3 });
+    await page.keyboard.press('Enter');
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+    await page.getByTestId(`disable-${USER.username}`).waitFor({ state: 'detached' });
+    await poll(() => page.evaluate(() => document.getElementById('main')!.contains(document.activeElement))).toBe(true);
+    await tabTo(page, byTestId(`reset-${USER.username}`), { limit: 120 });
 
     // The workload pool, from the icon bar: its Add hosts dialog.
     await tabTo(page, (f) => f.tag === 'a' && f.name === ko.nav.pool, { back: true, limit: 120 });
