@@ -50,7 +50,8 @@ describe.skipIf(!browserAvailable('console shell'))('console shell, in Chromium'
       canvas: getComputedStyle(document.documentElement).backgroundColor,
       activeStep: getComputedStyle(document.querySelector('[aria-current="step"]')!).backgroundColor,
     }));
-    expect(look).toEqual({ header: 'rgb(35, 47, 62)', canvas: 'rgb(242, 243, 243)', activeStep: 'rgb(236, 114, 17)' });
+    // The current step is filled with the brand orange's darker shade (#b84e00), which white text reads on (5.1:1).
+    expect(look).toEqual({ header: 'rgb(35, 47, 62)', canvas: 'rgb(242, 243, 243)', activeStep: 'rgb(184, 78, 0)' });
 
     // Korean glyphs come from our own font file, not from whatever the machine has (or tofu).
     const font = await page.evaluate(async () => {
