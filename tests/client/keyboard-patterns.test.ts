@@ -348,6 +348,43 @@ describe('dialogs take the focus, keep it and give it back', () => {
     expect(active()).toBe(opener);
   });
 
+  it('a busy dialog keeps the focus while its submit button is disabled; a refusal puts it on the invalid field, and Escape still closes', async () => {
+    const busy = ref(false);
+    const invalid = ref(false);
+    const closed = vi.fn();
+    const Form = defineComponent(() => () =>
+      h(ModalDialog, { title: 'Create', busy: busy.value, onClose: closed }, {
+        default: () => [
+          h('input', { 'data-testid': 'name', 'aria-label': 'Name', 'aria-invalid': invalid.value ? 'true' : 'false' }),
+          h('button', { 'data-testid': 'submit', disabled: busy.value }, 'Create'),
+        ],
+      }),
+    );
+    const w = mounted(mount(Form, { attachTo: document.body }));
+    await flushPromises();
+    const dialog = w.get('[role="dialog"]').element as HTMLElement;
+    const submit = w.get('[data-testid="submit"]').element as HTMLElement;
+    submit.focus();
+    busy.value = true;
+    await flushPromises();
+    // The disabled button cannot hold the focus; the dialog does, so its keys still work.
+    expect(active()).toBe(dialog);
+    invalid.value = true;
+    busy.value = false;
+    await flushPromises();
+    expect(active()?.dataset.testid).toBe('name');
+    // A refusal without a field to blame gives the focus back to the button.
+    invalid.value = false;
+    submit.focus();
+    busy.value = true;
+    await flushPromises();
+    busy.value = false;
+    await flushPromises();
+    expect(active()).toBe(submit);
+    await press(active()!, 'Escape');
+    expect(closed).toHaveBeenCalledTimes(1);
+  });
+
   it('the delete dialog is an alert dialog that starts on Cancel, and Escape cancels', async () => {
     const opener = document.createElement('button');
     document.body.append(opener);
