@@ -2,7 +2,7 @@
  * 1. HTTP read path: GraphQL `project(id)` (the console's HistoryProject) and REST
  * `GET /api/history?limit=20`, against node:http + the raw driver running the same SELECT and
  * answering the same JSON (checked before measuring). Throughput under autocannon load.
- * Budgets: GraphQL ≥ 0.35 × baseline, REST ≥ 0.8 ×; p99 reported. Also reported: what
+ * Budgets: GraphQL ≥ 0.4 × baseline (issue 17), REST ≥ 0.8 ×; p99 reported. Also reported: what
  * compression costs the history (the product asked with and without `Accept-Encoding: br, gzip`;
  * the bytes on the wire and the throughput ratio), and each server's CPU time per answered request
  * in microseconds (the fixed cost per request, which a busy or a fast machine does not hide the way
@@ -54,7 +54,7 @@ export async function readPath(ctx: BenchContext, backend: Backend): Promise<voi
       },
     };
     for (const [kind, label, min] of [
-      ['graphql', 'GraphQL project(id)', 0.35],
+      ['graphql', 'GraphQL project(id)', 0.4],
       ['rest', 'REST GET /api/history (20 rows)', 0.8],
     ] as const) {
       const pair = targets[kind];
