@@ -106,7 +106,7 @@ async function expectAllCompleted(view: DbView, batch: Batch, withinMs: number):
     // The errors as text, so a failure says what the stream was told (a CloseEvent's code and reason, a GraphQL error's message).
     const errors = stream.errors.map((e) => {
       const { code, reason, message } = e as { code?: number; reason?: string; message?: string };
-      return code !== undefined ? `close ${code} ${reason ?? ''}` : (message ?? String(e));
+      return code !== undefined ? `close ${code} ${reason ?? ''}` : (message ?? JSON.stringify(e));
     });
     expect({ project: stream.projectId, finished, errors, seen }).toEqual({ project: stream.projectId, finished: true, errors: [], seen: mine });
   }
