@@ -279,7 +279,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     // WebSocket upgrades by path: /graphql and /ws/terminal; any other path is refused (404).
     const webSocketRoutes = new WebSocketRoutes(http.server);
-    const webSocket = attachGraphQLWebSocket({ routes: webSocketRoutes, schema, services, limits: config.graphql, isProduction: config.isProduction, maxPayload: config.bodyLimitBytes, log });
+    const webSocket = attachGraphQLWebSocket({ routes: webSocketRoutes, schema, services, limits: config.graphql, isProduction: config.isProduction, maxPayload: config.bodyLimitBytes, outageGraceMs: config.runnerTiming.outageGraceMs, log });
     const terminalSocket = attachTerminalWebSocket({ routes: webSocketRoutes, terminals, log });
 
     registerRestRoutes(http, services, { maxPageSize: config.historyMaxPageSize });

@@ -6,7 +6,8 @@
  *   done twice, no host leaked, a subscriber on each project receives every event in order, once.
  * - PostgreSQL stopped for 20 s during 50 runs: REST 503 with Retry-After, GraphQL
  *   SERVICE_UNAVAILABLE, /healthz 503 while /livez 200; an order refused then is stored nowhere;
- *   every run completes after the return.
+ *   every run completes after the return. Over a socket holding live streams, a query is refused
+ *   on its own; a new subscription, and a new connection, wait for the database and then follow.
  * - Every H-CMP connection killed (pg_terminate_backend) five times during 100 runs: the same,
  *   and a list stream (projectChanges) still sees every project end COMPLETED.
  * - Jobs that wait longer than DB_OUTAGE_GRACE_SECONDS stop; their claims are handed back as
@@ -49,6 +50,8 @@ const runSuite = shouldRunPrivatePostgres('database outage (a private PostgreSQL
 interface Batch {
   ids: number[];
   streams: EventStream[];
+  /** The graphql-ws clients the streams are on (one socket each). */
+  clients: Client[];
 }
 
 /** Orders `count` projects (spread over the servers) and follows each on a server's graphql-ws. */
@@ -62,17 +65,34 @@ async function orderAndFollow(servers: ServerProcess[], tokens: Map<ServerProces
     },
   );
   const streams: EventStream[] = [];
-  let client: Client | undefined;
+  const clients: Client[] = [];
   ids.forEach((id, i) => {
     // Each project is followed on the other instance than the one it was ordered on (when two).
     const server = servers[(i + 1) % servers.length];
-    if (i % PER_SOCKET === 0 || servers.length > 1) client = server.wsClient(tokens.get(server)!);
-    streams.push(followProject(client!, id));
+    if (i % PER_SOCKET === 0 || servers.length > 1) clients.push(server.wsClient(tokens.get(server)!));
+    streams.push(followProject(clients.at(-1)!, id));
   });
   // Every subscription is established (its replay has begun) before the caller brings a fault:
   // on a slow machine a hundred sockets' handshakes can still be under way when the runs are.
   await waitUntil(async () => streams.every((s) => s.events.length > 0 || s.errors.length > 0), 30_000, `${streams.length} subscriptions started`, 100);
-  return { ids, streams };
+  return { ids, streams, clients };
+}
+
+/** One query over a graphql-ws client: its result, or what ended it (an error or a close). */
+function queryOver(client: Client, query: string): Promise<{ errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }> {
+  return new Promise((resolve) => {
+    let result: { errors?: readonly { message: string; extensions?: Record<string, unknown> }[] } = {};
+    client.subscribe(
+      { query },
+      {
+        next: (msg) => {
+          result = msg as typeof result;
+        },
+        error: (err) => resolve({ errors: Array.isArray(err) ? err : [{ message: `ended: ${JSON.stringify(err)}` }] }),
+        complete: () => resolve(result),
+      },
+    );
+  });
 }
 
 /** Resolves once at least `n` run steps are recorded across the batch (the runs are under way). */
@@ -188,6 +208,17 @@ describe.skipIf(!runSuite)('the database goes away and comes back (PostgreSQL)',
       token,
     );
     expect(mutation.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+
+    // Over a socket that holds 50 live streams: a query is refused SERVICE_UNAVAILABLE on its own
+    // (the socket and its streams stay), a new subscription waits for the database, and so does a
+    // new connection with its subscription. All three are checked to the end below.
+    const overSocket = await queryOver(batch.clients[0], '{ history(first: 5) { nodes { id status } } }');
+    expect(overSocket.errors?.map((e) => e.extensions?.code)).toEqual(['SERVICE_UNAVAILABLE']);
+    const lateOnOpenSocket = followProject(batch.clients[0], batch.ids[1]);
+    const lateOnNewSocket = followProject(server.wsClient(token), batch.ids[2]);
+    await waitUntil(() => /a subscription waits for the database/.test(server.output()), 10_000, 'a subscribe waiting for the database');
+    expect([lateOnOpenSocket.errors, lateOnNewSocket.errors]).toEqual([[], []]);
+    batch.streams.push(lateOnOpenSocket, lateOnNewSocket);
 
     const t0 = Date.now();
     const health = await server.request('GET', '/healthz');
