@@ -15,10 +15,13 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
 /** SQLite: the file is locked past the busy timeout, or the disk (or its quota) is full, or I/O failed. */
 const SQLITE_BUSY = /^SQLITE_(BUSY|LOCKED)/;
 const SQLITE_DOWN = /^SQLITE_(FULL|IOERR)/;
-/** node-postgres and knex errors that carry no code. */
+/**
+ * node-postgres and knex errors that carry no code. Knex rewrites a failed query's error message
+ * to `<the SQL> - <the driver's message>`, so a message may start there.
+ */
 const DOWN_MESSAGES = [
-  /^Connection terminated/,
-  /^Connection ended unexpectedly/,
+  /(?:^| - )Connection terminated/,
+  /(?:^| - )Connection ended unexpectedly/,
   /Client has encountered a connection error and is not queryable/,
   /Client was closed and is not queryable/,
   /timeout exceeded when trying to connect/,

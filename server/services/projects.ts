@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import type { Catalog } from '../config/catalog.js';
-import { isDatabaseUnavailable, waitOutOutage } from '../db/unavailable.js';
+import { waitOutOutage } from '../db/unavailable.js';
 import {
   IdempotencyKey,
   Project,
@@ -436,7 +436,7 @@ export class ProjectService {
       finished: TERMINAL_STATUSES.includes(project.status) && afterSeq >= project.lastSeq,
       // A stream outlives a database outage: a read it needs (a gap to fill) waits for the
       // database instead of ending the stream.
-      load: (after) => waitOutOutage(() => retryRead(() => this.storedEvents(em.fork({ clear: true }), projectId, after, MAX_EVENTS_PAGE)), { graceMs: this.outageGraceMs }),
+      load: (after) => waitOutOutage(() => this.storedEvents(em.fork({ clear: true }), projectId, after, MAX_EVENTS_PAGE), { graceMs: this.outageGraceMs }),
     });
   }
 
@@ -461,21 +461,5 @@ export class ProjectService {
     const bounded = Math.min(Math.max(1, limit), MAX_EVENTS_PAGE);
     const rows = await em.find(ProvisionEvent, { projectId, seq: { $gt: afterSeq } }, { orderBy: { seq: 'asc' }, limit: bounded });
     return rows.map(toEventRecord);
-  }
-}
-
-/**
- * A read of stored events is safe to repeat, so a failure the outage classifier does not know
- * (seen when the database killed the pool's connections mid-query) is tried again a few times
- * before it ends a live stream.
- */
-async function retryRead<T>(read: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await read();
-    } catch (err) {
-      if (attempt >= attempts || isDatabaseUnavailable(err)) throw err;
-      await new Promise((r) => setTimeout(r, 100 * attempt));
-    }
   }
 }

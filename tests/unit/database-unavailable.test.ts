@@ -75,6 +75,9 @@ describe('database unavailability', () => {
     for (const code of ['08000', '08001', '08003', '08006', '08P01', '57P01', '57P02', '57P03', '53300']) expect(databaseUnavailability(withCode(code)), code).toBe('down');
     for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']) expect(databaseUnavailability(withCode(code)), code).toBe('down');
     expect(databaseUnavailability(new Error('Connection terminated unexpectedly'))).toBe('down');
+    // Knex puts the statement in front of the driver's message (seen when the pool's connections were killed mid-query).
+    const midQuery = new DriverException(new Error('select "p0".* from "provision_events" as "p0" where "p0"."project_id" = 68 - Connection terminated unexpectedly'));
+    expect(databaseUnavailability(midQuery)).toBe('down');
     expect(databaseUnavailability(new Error('Client has encountered a connection error and is not queryable'))).toBe('down');
     expect(databaseUnavailability(poolTimeout())).toBe('busy');
     // MikroORM copies the driver's fields onto its own exception.
@@ -91,6 +94,7 @@ describe('database unavailability', () => {
     expect(databaseUnavailability(new DriverException(withCode('42P01', 'relation "projects" does not exist')))).toBeNull();
     expect(databaseUnavailability(new Error('Timeout'))).toBeNull();
     expect(databaseUnavailability('Connection terminated unexpectedly')).toBeNull();
+    expect(databaseUnavailability(new Error('select 1 from "Connection terminated" - relation does not exist'))).toBeNull();
     expect(databaseUnavailability(null)).toBeNull();
   });
 
