@@ -1,11 +1,12 @@
 /**
  * Benchmark 8's clients: N interactive sessions in one process, either through H-CMP's terminal
  * (`product`: a WebSocket each to /ws/terminal) or straight to the hosts with ssh2 (`bare`: the
- * baseline, the same library the server uses, with the same settings). Every session turns its
- * pseudo-terminal raw and runs `cat`, so each line comes back byte for byte; then each sends a
- * line, waits for all of it to come back (the round trip), and sends the next one a pacing
- * interval after the previous was sent. Both kinds stay open at once; the parent runs one kind at
- * a time, alternating, so both meet the same machine.
+ * baseline, the same library the server uses, with the same settings), and the two diagnostics:
+ * a minimal relay spoken to as H-CMP is (`relay`), ssh2 through a plain TCP forwarder (`hop`).
+ * Every session turns its pseudo-terminal raw and runs `cat`, so each line comes back byte for
+ * byte; then each sends a line, waits for all of it to come back (the round trip), and sends the
+ * next one a pacing interval after the previous was sent. Every kind stays open at once; the
+ * parent runs one kind at a time, in turns, so all meet the same machine.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,15 +21,20 @@ interface Target {
 }
 
 interface OpenParams {
-  /** relay: the minimal WebSocket-to-SSH relay (children/terminal-relay.ts), spoken to as H-CMP is. */
-  mode: 'product' | 'relay' | 'bare';
+  /**
+   * relay: the minimal WebSocket-to-SSH relay (children/terminal-relay.ts), spoken to as H-CMP is;
+   * hop: a bare ssh2 client through that child's plain TCP forwarder for the host.
+   */
+  mode: 'product' | 'relay' | 'bare' | 'hop';
   targets: Target[];
   /** product, relay */
   url?: string;
   token?: string;
-  /** bare */
+  /** bare, hop */
   user?: string;
   keyFile?: string;
+  /** hop: the forwarder's local port for each host. */
+  hops?: Record<string, number>;
   /** Sessions being set up at once. */
   concurrency: number;
 }
@@ -53,7 +59,7 @@ const ROWS = 24;
 const SETUP = "stty raw -echo; echo RE''ADY; exec cat\n";
 
 /** The open sessions of each kind: both stay open, and runs alternate between them. */
-const sessions: Record<OpenParams['mode'], Session[]> = { product: [], relay: [], bare: [] };
+const sessions: Record<OpenParams['mode'], Session[]> = { product: [], relay: [], bare: [], hop: [] };
 
 function openProduct(url: string, token: string, target: Target): Promise<Session> {
   return new Promise((resolve, reject) => {
@@ -77,7 +83,7 @@ function openProduct(url: string, token: string, target: Target): Promise<Sessio
   });
 }
 
-function openBare(user: string, privateKey: string, target: Target): Promise<Session> {
+function openBare(user: string, privateKey: string, target: Target, via?: number): Promise<Session> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     client.on('error', reject);
@@ -96,7 +102,7 @@ function openBare(user: string, privateKey: string, target: Target): Promise<Ses
       });
     });
     // The server's settings for the same library: key in memory, keepalives, no Nagle.
-    client.connect({ host: target.host, port: 22, username: user, privateKey, hostVerifier: () => true, readyTimeout: 20_000, keepaliveInterval: 15_000, keepaliveCountMax: 4, tryKeyboard: false });
+    client.connect({ host: via ? '127.0.0.1' : target.host, port: via ?? 22, username: user, privateKey, hostVerifier: () => true, readyTimeout: 20_000, keepaliveInterval: 15_000, keepaliveCountMax: 4, tryKeyboard: false });
     client.setNoDelay(true);
   });
 }
@@ -120,14 +126,15 @@ function rawCat(session: Session): Promise<void> {
 
 async function open(params: OpenParams): Promise<{ seconds: number }> {
   const started = performance.now();
-  const key = params.mode === 'bare' ? readFileSync(params.keyFile!, 'utf8') : '';
+  const ssh = params.mode === 'bare' || params.mode === 'hop';
+  const key = ssh ? readFileSync(params.keyFile!, 'utf8') : '';
   const opened: Session[] = new Array(params.targets.length);
   let next = 0;
   const worker = async () => {
     while (next < params.targets.length) {
       const i = next++;
       const target = params.targets[i];
-      const session = params.mode === 'bare' ? await openBare(params.user!, key, target) : await openProduct(params.url!, params.token ?? '', target);
+      const session = ssh ? await openBare(params.user!, key, target, params.mode === 'hop' ? params.hops![target.host] : undefined) : await openProduct(params.url!, params.token ?? '', target);
       await rawCat(session);
       opened[i] = session;
     }
@@ -191,7 +198,7 @@ async function run(params: RunParams & { mode: OpenParams['mode'] }): Promise<{ 
 }
 
 function close(): void {
-  for (const mode of ['product', 'relay', 'bare'] as const) {
+  for (const mode of ['product', 'relay', 'bare', 'hop'] as const) {
     for (const s of sessions[mode]) s.close();
     sessions[mode] = [];
   }

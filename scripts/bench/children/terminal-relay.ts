@@ -1,11 +1,16 @@
 /**
- * Benchmark 8's diagnostic: the least a WebSocket-to-SSH relay can be — `ws` and ssh2 with the
- * server's settings, the terminal's protocol (an auth frame, `ready`, binary frames both ways),
- * and nothing else: no token check, no access check, no audit, no limits. Its round trip tells
- * how much of H-CMP's is the extra hop itself and how much H-CMP's own work.
+ * Benchmark 8's diagnostics, two of them:
+ *
+ * - The least a WebSocket-to-SSH relay can be — `ws` and ssh2 with the server's settings, the
+ *   terminal's protocol (an auth frame, `ready`, binary frames both ways), and nothing else: no
+ *   token check, no access check, no audit, no limits. Its round trip tells how much of H-CMP's
+ *   is the relaying and how much H-CMP's own work.
+ * - A plain TCP forwarder per host (BENCH_HOSTS): a bare ssh2 client connects through it, so the
+ *   SSH bytes pass one more process that does nothing with them. Its round trip is the cost of
+ *   the extra process hop alone, the least any server between a browser and a host can add.
  */
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { Client } from 'ssh2';
 import { WebSocketServer } from 'ws';
 import { serveParent } from '../lib/child.mjs';
@@ -37,5 +42,30 @@ wss.on('connection', (socket, request) => {
   socket.on('close', () => client.end());
 });
 
-const child = serveParent({}, () => new Promise<void>((resolve) => wss.close(() => resolve())));
-wss.on('listening', () => child.ready({ url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}` }));
+/** Forwards every connection to `host`:22 byte for byte, Nagle off both ways. */
+function forwarder(host: string): Promise<Server> {
+  const server = createServer((downstream) => {
+    const upstream = connect({ host, port: 22, noDelay: true });
+    downstream.setNoDelay(true);
+    downstream.on('data', (data) => upstream.write(data));
+    upstream.on('data', (data) => downstream.write(data));
+    const end = () => {
+      downstream.destroy();
+      upstream.destroy();
+    };
+    for (const side of [downstream, upstream]) side.on('close', end).on('error', end);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const hosts = (process.env.BENCH_HOSTS ?? '').split(',').filter(Boolean);
+const forwarders = new Map<string, Server>();
+const child = serveParent({}, async () => {
+  for (const server of forwarders.values()) server.close();
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+});
+wss.on('listening', async () => {
+  for (const host of hosts) forwarders.set(host, await forwarder(host));
+  const hops = Object.fromEntries([...forwarders].map(([host, server]) => [host, (server.address() as AddressInfo).port]));
+  child.ready({ url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`, hops });
+});
