@@ -100,7 +100,9 @@ function startProduction(env: Record<string, string>): Promise<Run> {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
-    child.on('exit', async (code, signal) => {
+    // 'close', not 'exit': npx may exit before the server (its grandchild, which shares the
+    // pipes) has written its last lines; 'close' comes once every holder of the pipes is gone.
+    child.on('close', async (code, signal) => {
       clearTimeout(timer);
       running.delete(child.pid!);
       const healthBody = health ? await health.catch((err: Error) => ({ error: err.message })) : undefined;
