@@ -172,7 +172,14 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
   const exited = new Promise<ExitInfo>((resolve) => {
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal };
-      resolve(exitInfo);
+      // Its last lines may still be in the pipes: resolve once they close (at most 2 s later,
+      // in case something it started still holds them), so output() has everything it wrote.
+      const info = exitInfo;
+      const timer = setTimeout(() => resolve(info), 2_000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        resolve(info);
+      });
     });
   });
   const onData = (chunk: Buffer) => {
