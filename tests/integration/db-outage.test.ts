@@ -78,6 +78,12 @@ async function orderAndFollow(servers: ServerProcess[], tokens: Map<ServerProces
   return { ids, streams, clients };
 }
 
+/** What ended or troubled a stream, as text: a CloseEvent's code and reason, a GraphQL error's message. */
+function errorText(e: unknown): string {
+  const { code, reason, message } = e as { code?: number; reason?: string; message?: string };
+  return code !== undefined ? `close ${code} ${reason ?? ''}` : (message ?? JSON.stringify(e));
+}
+
 /** One query over a graphql-ws client: its result, or what ended it (an error or a close). */
 function queryOver(client: Client, query: string): Promise<{ errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }> {
   return new Promise((resolve) => {
@@ -88,7 +94,7 @@ function queryOver(client: Client, query: string): Promise<{ errors?: readonly {
         next: (msg) => {
           result = msg as typeof result;
         },
-        error: (err) => resolve({ errors: Array.isArray(err) ? err : [{ message: `ended: ${JSON.stringify(err)}` }] }),
+        error: (err) => resolve({ errors: Array.isArray(err) ? err : [{ message: `ended: ${errorText(err)}` }] }),
         complete: () => resolve(result),
       },
     );
@@ -123,11 +129,8 @@ async function expectAllCompleted(view: DbView, batch: Batch, withinMs: number):
     const finished = await Promise.race([stream.done, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
     const mine = stored.filter((e) => e.projectId === stream.projectId).map((e) => `${e.seq}:${e.kind}:${e.status}:${e.message ?? ''}`);
     const seen = stream.events.map((e) => `${e.seq}:${e.kind}:${e.status}:${e.message ?? ''}`);
-    // The errors as text, so a failure says what the stream was told (a CloseEvent's code and reason, a GraphQL error's message).
-    const errors = stream.errors.map((e) => {
-      const { code, reason, message } = e as { code?: number; reason?: string; message?: string };
-      return code !== undefined ? `close ${code} ${reason ?? ''}` : (message ?? JSON.stringify(e));
-    });
+    // The errors as text, so a failure says what the stream was told.
+    const errors = stream.errors.map(errorText);
     expect({ project: stream.projectId, finished, errors, seen }).toEqual({ project: stream.projectId, finished: true, errors: [], seen: mine });
   }
 }
