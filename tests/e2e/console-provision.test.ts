@@ -59,9 +59,10 @@ describe.skipIf(!browserAvailable('console provisioning'))('designing and provis
     await page.getByTestId('db-multi-az').check();
     await page.getByTestId('redis').check();
 
+    // The preview follows the form as it settles: wait for each part, not only the first.
     await expect.poll(() => page.getByTestId('topo-app-node').count()).toBe(3);
-    expect(await page.getByTestId('topo-db-replica').count()).toBe(1);
-    expect(await page.getByTestId('topo-redis').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('topo-db-replica').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('topo-redis').count()).toBe(1);
     expect(await textOf(page, 'topo-db-primary')).toContain('PostgreSQL');
     await shot('main-ui-topology');
 
@@ -77,7 +78,7 @@ describe.skipIf(!browserAvailable('console provisioning'))('designing and provis
 
     await page.getByTestId('tab-cost').click();
     await page.getByTestId('cost-analysis').waitFor();
-    expect(await page.getByTestId('cost-line-redis').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('cost-line-redis').count()).toBe(1);
     const total = await textOf(page, 'cost-total');
     expect(total).toMatch(/^\$[\d,]+\.\d\d$/);
     expect(await textOf(page, 'header-cost')).toBe(total);
