@@ -1,8 +1,10 @@
 /** Entry point: loadConfig → createApp → listen; SIGTERM/SIGINT close everything in order. */
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
+import { tuneRuntime } from './runtime.js';
 
 async function main(): Promise<void> {
+  tuneRuntime();
   let config;
   try {
     config = loadConfig();

@@ -6,7 +6,7 @@
  * compression costs the history (the product asked with and without `Accept-Encoding: br, gzip`;
  * the bytes on the wire and the throughput ratio), and each server's CPU time per answered request
  * in microseconds (the fixed cost per request, which a busy or a fast machine does not hide the way
- * it changes throughput).
+ * it changes throughput), and the time garbage collection paused each per request.
  */
 import type { BenchContext } from '../lib/context.js';
 import { ratioBudget } from '../lib/context.js';
@@ -16,6 +16,7 @@ import { connect, poolFile, seedProjects, type Backend } from '../lib/db.js';
 import { HISTORY_PROJECT, assertSameJson } from '../lib/operations.js';
 import { benchUserToken, OTHER_OWNER, ProductServer, startRawHttp, USER_NAME } from '../lib/servers.js';
 import { fmt, median } from '../lib/stats.js';
+import type { Usage } from '../lib/child.mjs';
 
 const SEEDED = 1000;
 
@@ -64,7 +65,7 @@ export async function readPath(ctx: BenchContext, backend: Backend): Promise<voi
       assertSameJson(label, a.body, b.body);
       if (kind === 'rest' && JSON.parse(a.body).length !== 20) throw new Error(`${label}: expected 20 rows`);
       ctx.log(`  ${label} [${backend}]: ${a.body.length} bytes per answer`);
-      const cpu = cpuPerRequest({ product: () => product.usage(), baseline: () => baseline.call('usage') });
+      const cpu = cpuPerRequest({ product: () => product.usage(), baseline: () => baseline.call<Usage>('usage') });
       const c = await compareThroughput(ctx, `${label} [${backend}]`, { product: { ...pair.product, expectBody: a.body }, baseline: { ...pair.baseline, expectBody: b.body } }, cpu.hooks);
       ctx.row({
         bench: 1,
@@ -85,7 +86,17 @@ export async function readPath(ctx: BenchContext, backend: Backend): Promise<voi
         budget: 'report',
         pass: null,
       });
-      ctx.detail(`1.${kind}.${backend}`, { ...c, cpuMicrosPerRequest: cpu.perRequest });
+      const gcMicros = { product: median(cpu.gcPerRequest.product), baseline: median(cpu.gcPerRequest.baseline) };
+      ctx.row({
+        bench: 1,
+        name: `${label} [${backend}]: garbage-collection pause per request`,
+        figure: `${fmt(gcMicros.product)} µs`,
+        baseline: `${fmt(gcMicros.baseline)} µs`,
+        ratio: gcMicros.baseline / gcMicros.product,
+        budget: 'report',
+        pass: null,
+      });
+      ctx.detail(`1.${kind}.${backend}`, { ...c, cpuMicrosPerRequest: cpu.perRequest, gcMicrosPerRequest: cpu.gcPerRequest });
     }
     // The history compressed (as browsers ask for it) against the same product answering plain.
     const compressed = { ...targets.rest.product, headers: { ...targets.rest.product.headers, 'accept-encoding': 'br, gzip' } };
@@ -110,21 +121,26 @@ export async function readPath(ctx: BenchContext, backend: Backend): Promise<voi
 }
 
 /**
- * Each server's CPU time per answered request, over each measured run (warm-ups are left out):
- * process.cpuUsage() read in the server before and after the run.
+ * Each server's CPU time and garbage-collection pause per answered request, over each measured
+ * run (warm-ups are left out): process.cpuUsage() and the gc entries of perf_hooks, read in the
+ * server before and after the run.
  */
-function cpuPerRequest(usage: Record<Side, () => Promise<{ cpuMicros: number }>>) {
+function cpuPerRequest(usage: Record<Side, () => Promise<Usage>>) {
   const perRequest: Record<Side, number[]> = { product: [], baseline: [] };
-  let before: number | undefined;
+  const gcPerRequest: Record<Side, number[]> = { product: [], baseline: [] };
+  let before: Usage | undefined;
   return {
     perRequest,
+    gcPerRequest,
     hooks: {
       beforeRun: async (side: Side) => {
-        before = (await usage[side]()).cpuMicros;
+        before = await usage[side]();
       },
       afterRun: async (side: Side, result: LoadResult) => {
         if (before === undefined) return;
-        perRequest[side].push(((await usage[side]()).cpuMicros - before) / result.ok);
+        const after = await usage[side]();
+        perRequest[side].push((after.cpuMicros - before.cpuMicros) / result.ok);
+        gcPerRequest[side].push((after.gcMinorMicros + after.gcMajorMicros - before.gcMinorMicros - before.gcMajorMicros) / result.ok);
         before = undefined;
       },
     },

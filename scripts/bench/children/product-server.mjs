@@ -1,6 +1,6 @@
 /**
- * The product server for the benchmarks: the same `loadConfig` → `createApp` → `listen` as
- * server/main.ts (configured by environment variables, as in production), on the compiled
+ * The product server for the benchmarks: the same `tuneRuntime` → `loadConfig` → `createApp` →
+ * `listen` as server/main.ts (configured by environment variables, as in production), on the compiled
  * server (plain `node`, no TypeScript loader in the process under test), plus measurement
  * hooks that answer only the benchmark parent over the IPC channel `fork` opens:
  *
@@ -14,7 +14,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { serveParent } from '../lib/child.mjs';
+import { serveParent, usageNow } from '../lib/child.mjs';
 import { runFanout, takeSeq } from '../lib/fanout.mjs';
 
 let app;
@@ -33,11 +33,7 @@ function bus() {
 
 const parent = serveParent(
   {
-    usage: () => {
-      const m = process.memoryUsage();
-      const c = process.cpuUsage();
-      return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMicros: c.user + c.system };
-    },
+    usage: usageNow,
     gc: async () => {
       if (typeof globalThis.gc !== 'function') return false;
       globalThis.gc();
@@ -77,6 +73,9 @@ async function main() {
   const dir = process.env.HCMP_BENCH_SERVER_DIR;
   if (!dir) throw new Error('HCMP_BENCH_SERVER_DIR is not set');
   await import('reflect-metadata');
+  // The V8 settings server/main.ts applies before it starts.
+  const { tuneRuntime } = await import(pathToFileURL(join(dir, 'runtime.js')).href);
+  tuneRuntime();
   const { loadConfig } = await import(pathToFileURL(join(dir, 'config', 'index.js')).href);
   const { createApp } = await import(pathToFileURL(join(dir, 'app.js')).href);
   app = await createApp(loadConfig());

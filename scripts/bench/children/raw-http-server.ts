@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
 import { openSqlite, pgPlaceholders, type SqliteDatabase } from '../lib/db.js';
-import { serveParent } from '../lib/child.mjs';
+import { serveParent, usageNow } from '../lib/child.mjs';
 
 const backend = process.env.BENCH_BACKEND === 'postgresql' ? 'postgresql' : 'sqlite';
 const location = process.env.BENCH_DB ?? '';
@@ -337,11 +337,7 @@ const server = createServer((req, res) => {
 
 const parent = serveParent(
   {
-    usage: () => {
-      const m = process.memoryUsage();
-      const c = process.cpuUsage();
-      return { rss: m.rss, heapUsed: m.heapUsed, cpuMicros: c.user + c.system };
-    },
+    usage: usageNow,
   },
   async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

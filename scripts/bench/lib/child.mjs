@@ -8,6 +8,8 @@
  * outside the harness (no IPC channel, or HCMP_BENCH_CHILD unset), which keeps the bench-only
  * hooks of these entry points out of reach of anything but the benchmark parent.
  */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+
 export function serveParent(handlers, onExit) {
   if (typeof process.send !== 'function' || process.env.HCMP_BENCH_CHILD !== '1') {
     console.error('This is a benchmark child process; it is started by `npm run bench` only.');
@@ -53,3 +55,23 @@ export function serveParent(handlers, onExit) {
     },
   };
 }
+
+/**
+ * What the process has used so far: memory, CPU time (every thread) and the time its garbage
+ * collections paused JavaScript, minor (scavenges) and major, in microseconds (perf_hooks' gc
+ * entries, observed from the first call of this module).
+ */
+export function usageNow() {
+  const m = process.memoryUsage();
+  const c = process.cpuUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMicros: c.user + c.system, gcMinorMicros: gcPause.minor, gcMajorMicros: gcPause.major };
+}
+
+const gcPause = { minor: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const micros = entry.duration * 1000;
+    if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcPause.minor += micros;
+    else gcPause.major += micros;
+  }
+}).observe({ entryTypes: ['gc'] });

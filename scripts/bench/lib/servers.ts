@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { DbTarget } from './db.js';
 import { BenchChild } from './ipc.js';
+import type { Usage } from './child.mjs';
 
 export const ADMIN_PASSWORD = 'bench-admin-password-0001';
 export const USER_NAME = 'bench';
@@ -96,7 +97,7 @@ export class ProductServer {
     }
   }
 
-  usage(): Promise<{ rss: number; heapUsed: number; cpuMicros: number }> {
+  usage(): Promise<Usage> {
     return this.child.call('usage');
   }
 

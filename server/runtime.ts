@@ -1,0 +1,27 @@
+/**
+ * How the server's V8 is set, applied by the entry point (main.ts) before anything is served.
+ *
+ * Allocation-site pretenuring is off. V8 watches each place in the code that allocates objects;
+ * when most of one place's objects have survived a minor collection, it starts allocating that
+ * place's objects straight in the old generation. node-postgres builds every row object at one
+ * place, and under load a minor collection now and then finds most rows alive (ten requests in
+ * flight, each holding its rows while it answers). From then on each row is born old, and a row
+ * in the old generation keeps the young values it points to (the parsed `details` JSON, the
+ * strings) alive through every minor collection until a major one clears the dead row. So they
+ * are copied and promoted: measured on the REST history (20 rows, 10 connections), the product
+ * then copied ~1.6 MB and promoted ~1.5 MB at each minor collection, which paused it 6-9 ms
+ * instead of ~1.3 ms and kept V8's helper threads busy (~250 µs of CPU per request in all). It
+ * happened in about half the runs of the same build, whichever way a collection fell early on;
+ * with pretenuring off it happened in none (docs/BENCHMARKS.md).
+ *
+ * The server's long-lived objects are made at start-up and survive their first collections the
+ * ordinary way; nothing it keeps gains from being allocated old.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+export const V8_FLAGS = ['--no-allocation-site-pretenuring'] as const;
+
+/** Applies {@link V8_FLAGS} to this process (the flag is read at each collection, so setting it now holds). */
+export function tuneRuntime(): void {
+  for (const flag of V8_FLAGS) setFlagsFromString(flag);
+}
