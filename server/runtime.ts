@@ -9,10 +9,10 @@
  * in the old generation keeps the young values it points to (the parsed `details` JSON, the
  * strings) alive through every minor collection until a major one clears the dead row. So they
  * are copied and promoted: measured on the REST history (20 rows, 10 connections), the product
- * then copied ~1.6 MB and promoted ~1.5 MB at each minor collection, which paused it 6-9 ms
- * instead of ~1.3 ms and kept V8's helper threads busy (~250 µs of CPU per request in all). It
- * happened in about half the runs of the same build, whichever way a collection fell early on;
- * with pretenuring off it happened in none (docs/BENCHMARKS.md).
+ * then copied ~1.6 MB and promoted ~1.5 MB at each minor collection, which paused it 3-9 ms
+ * instead of ~1.3 ms and kept V8's helper threads busy (140-280 µs of CPU per request on them,
+ * against 10-60 µs). It happened in 4 of 9 traced runs of the same build, whichever way a
+ * collection fell early on; with pretenuring off, in none of 9 (docs/BENCHMARKS.md, run 14).
  *
  * The server's long-lived objects are made at start-up and survive their first collections the
  * ordinary way; nothing it keeps gains from being allocated old.
