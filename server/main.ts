@@ -1,4 +1,4 @@
-/** Entry point: loadConfig → createApp → listen; SIGTERM/SIGINT close everything in order. */
+/** Entry point: tuneRuntime → loadConfig → createApp → listen; SIGTERM/SIGINT close everything in order. */
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { tuneRuntime } from './runtime.js';

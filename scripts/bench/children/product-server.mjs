@@ -1,7 +1,7 @@
 /**
  * The product server for the benchmarks: the same `tuneRuntime` → `loadConfig` → `createApp` →
- * `listen` as server/main.ts (configured by environment variables, as in production), on the compiled
- * server (plain `node`, no TypeScript loader in the process under test), plus measurement
+ * `listen` as server/main.ts (configured by environment variables, as in production), on the
+ * compiled server (plain `node`, no TypeScript loader in the process under test), plus measurement
  * hooks that answer only the benchmark parent over the IPC channel `fork` opens:
  *
  * - event-loop delay (perf_hooks.monitorEventLoopDelay), memory and CPU;

@@ -12,7 +12,7 @@ export interface Usage {
   external: number;
   /** CPU time of every thread so far. */
   cpuMicros: number;
-  /** Time JavaScript was paused by minor (scavenge) and by major collections so far. */
+  /** Time JavaScript was paused by minor (scavenge) and by major collections since the first call. */
   gcMinorMicros: number;
   gcMajorMicros: number;
 }

@@ -58,20 +58,27 @@ export function serveParent(handlers, onExit) {
 
 /**
  * What the process has used so far: memory, CPU time (every thread) and the time its garbage
- * collections paused JavaScript, minor (scavenges) and major, in microseconds (perf_hooks' gc
- * entries, observed from the first call of this module).
+ * collections paused JavaScript, minor (scavenges) and major (with its incremental steps), in
+ * microseconds. Collections are counted from the first call on (perf_hooks' gc entries), so
+ * the first call starts the count and differences between calls measure what came between.
  */
 export function usageNow() {
+  gcPause ??= observeGcPauses();
   const m = process.memoryUsage();
   const c = process.cpuUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMicros: c.user + c.system, gcMinorMicros: gcPause.minor, gcMajorMicros: gcPause.major };
 }
 
-const gcPause = { minor: 0, major: 0 };
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    const micros = entry.duration * 1000;
-    if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcPause.minor += micros;
-    else gcPause.major += micros;
-  }
-}).observe({ entryTypes: ['gc'] });
+let gcPause;
+
+function observeGcPauses() {
+  const totals = { minor: 0, major: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const micros = entry.duration * 1000;
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) totals.minor += micros;
+      else totals.major += micros;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return totals;
+}
