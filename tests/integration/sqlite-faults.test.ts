@@ -56,7 +56,10 @@ describe('SQLite: a write lock held by another process past the busy timeout', (
     const holder = new Database(db.sqlitePath);
     holder.exec('begin immediate'); // the write lock, held past the server's 5 s busy timeout
     const refused = server.request('POST', '/api/provision', { token, body: ORDER('while-locked') });
-    const answer = await Promise.race([refused, new Promise<null>((r) => setTimeout(() => r(null), 7_000))]);
+    // better-sqlite3 waits out the busy timeout synchronously, so the order can queue behind a
+    // run's write that is itself waiting (5 s each): the lock is held until the answer, at most
+    // 16 s (seen once in CI: answered after ~10 s).
+    const answer = await Promise.race([refused, new Promise<null>((r) => setTimeout(() => r(null), 16_000))]);
     holder.exec('rollback');
     holder.close();
     expect(answer, 'answered before the lock was released').not.toBeNull();
