@@ -169,16 +169,17 @@ describe.skipIf(!browserAvailable('console monitoring, many hosts'))(`monitoring
     await expect.poll(() => page.getByTestId('resource-page').textContent()).toBe('2 / 161 페이지');
     await page.getByTestId('resource-next').click();
     await expect.poll(() => page.getByTestId('resource-page').textContent()).toBe('3 / 161 페이지');
-    expect(await rows.first().textContent()).toContain('BIG-51');
-    expect(await rows.last().textContent()).toContain('BIG-75');
+    // The page label moves at the click; the rows when the page's answer arrives.
+    await expect.poll(() => rows.first().textContent()).toContain('BIG-51');
+    await expect.poll(() => rows.last().textContent()).toContain('BIG-75');
     await page.getByTestId('resource-prev').click();
     await expect.poll(() => page.getByTestId('resource-page').textContent()).toBe('2 / 161 페이지');
-    expect(await rows.first().textContent()).toContain('BIG-26');
+    await expect.poll(() => rows.first().textContent()).toContain('BIG-26');
 
     // A search goes to the server and starts from the first page.
     await page.getByTestId('resource-search').fill('big-3999');
     await expect.poll(() => page.getByTestId('resource-total').textContent()).toBe('1행');
-    expect(await rows.count()).toBe(1);
+    await expect.poll(() => rows.count()).toBe(1);
     expect(await page.getByTestId('row-host-10.60.15.159').textContent()).toContain('BIG-3999');
     expect(await page.getByTestId('resource-page').count()).toBe(0);
     await shot('monitoring-many-hosts-search');
