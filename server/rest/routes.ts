@@ -117,7 +117,7 @@ export function registerRestRoutes(http: FastifyInstance, services: Services, op
 
   const history = async (request: Pick<FastifyRequest, 'method' | 'url' | 'query'>) => {
     const { limit, status } = historyQuery(request.query, opts.maxPageSize);
-    const page = await projects.history(services.sqlDb, callerFor(request), { first: limit, status });
+    const page = await projects.historyListing(services.sqlDb, callerFor(request), { first: limit, status });
     return page.items.map(historyItem);
   };
   app.get('/api/history', { schema: historySchema(opts.maxPageSize, 'history'), preValidation: signedIn }, history);

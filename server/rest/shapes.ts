@@ -1,5 +1,6 @@
 /** The old REST contract's shapes, mapped from the domain (snake_case, as the original). */
-import type { Project, ProjectStatus } from '../entities/index.js';
+import type { ProjectStatus } from '../entities/index.js';
+import type { ProjectListItem } from '../services/project-rows.js';
 
 /**
  * The old REST clients know four statuses. The two added later are shown as the old status
@@ -18,7 +19,7 @@ export function pythonIsoUtc(date: Date): string {
   return `${date.toISOString().slice(0, 23)}000`;
 }
 
-export function historyItem(p: Project) {
+export function historyItem(p: ProjectListItem) {
   return {
     id: p.id,
     service_name: p.serviceName,

@@ -25,7 +25,7 @@ import { followChanges } from './change-stream.js';
 import type { ProjectChangeRecord, ProjectEventBus, ProjectEventRecord } from './event-bus.js';
 import { isAdmin, requireCaller, type Principal } from './principal.js';
 import { parseProvisionInput, specFromDetails } from './provision-input.js';
-import { readProject, readProjects } from './project-rows.js';
+import { readProject, readProjectListItems, readProjects, type ProjectListItem, type ProjectListQuery } from './project-rows.js';
 import { toEventRecord, type ProjectJournal } from './project-journal.js';
 import type { AuditLog } from './audit.js';
 import type { QuotaService } from './quotas.js';
@@ -60,8 +60,8 @@ export interface HistoryFilter {
   infra?: InfraType | null;
 }
 
-export interface HistoryPage {
-  items: Project[];
+export interface HistoryPage<Item = Project> {
+  items: Item[];
   hasNextPage: boolean;
   endCursor: string | null;
 }
@@ -386,7 +386,21 @@ export class ProjectService {
   }
 
   /** Newest first, keyset-paginated on id (never OFFSET). */
-  async history(em: EntityManager, caller: Principal | null, filter: HistoryFilter): Promise<HistoryPage> {
+  history(em: EntityManager, caller: Principal | null, filter: HistoryFilter): Promise<HistoryPage> {
+    return this.historyPage(em, caller, filter, readProjects);
+  }
+
+  /** The same page with only what the REST history lists of each project (fewer columns read). */
+  historyListing(em: EntityManager, caller: Principal | null, filter: HistoryFilter): Promise<HistoryPage<ProjectListItem>> {
+    return this.historyPage(em, caller, filter, readProjectListItems);
+  }
+
+  private async historyPage<Item extends { id: number }>(
+    em: EntityManager,
+    caller: Principal | null,
+    filter: HistoryFilter,
+    read: (em: EntityManager, query: ProjectListQuery) => Promise<Item[]>,
+  ): Promise<HistoryPage<Item>> {
     const who = requireCaller(caller);
     const first = filter.first ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(first) || first < 1 || first > this.maxPageSize) {
@@ -398,7 +412,7 @@ export class ProjectService {
     if (filter.infra && !INFRA_TYPES.includes(filter.infra)) {
       throw invalidInput([{ loc: ['query', 'infra'], msg: `must be one of ${INFRA_TYPES.join(', ')}`, type: 'enum' }]);
     }
-    const rows = await readProjects(em, {
+    const rows = await read(em, {
       owner: isAdmin(who) ? undefined : who.username,
       status: filter.status ?? undefined,
       infra: filter.infra ?? undefined,
