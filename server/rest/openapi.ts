@@ -20,6 +20,7 @@ import { DESIGN_SCHEMAS } from './schemas/design.schema.js';
 import { POOL_SCHEMAS } from './schemas/pool.schema.js';
 import { PROJECT_SCHEMAS } from './schemas/project.schema.js';
 import { checkResponseSerialization } from './response-check.js';
+import { restSerializerCompiler } from './serialization.js';
 import { fastApiValidatorCompiler } from './validation.js';
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -108,6 +109,7 @@ export async function registerOpenApi(http: FastifyInstance, options: OpenApiOpt
   });
   for (const schema of SHARED_SCHEMAS) http.addSchema(schema);
   http.setValidatorCompiler(fastApiValidatorCompiler(() => Object.values(http.getSchemas()) as object[]));
+  http.setSerializerCompiler(restSerializerCompiler(() => Object.values(http.getSchemas()) as object[]));
   if (options.checkResponses) checkResponseSerialization(http);
 
   // Built once, the first time it is asked for (the routes are all known by then).

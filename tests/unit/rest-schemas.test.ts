@@ -7,7 +7,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeErrorHandler } from '../../server/rest/errors.js';
 import { checkResponseSerialization, firstDifference } from '../../server/rest/response-check.js';
-import { handlerValidated } from '../../server/rest/schemas/static.js';
+import { HISTORY_ITEM, PROJECT_DETAILS } from '../../server/rest/schemas/project.schema.js';
+import { handlerValidated, ref } from '../../server/rest/schemas/static.js';
+import { restSerializerCompiler, WRITTEN_AS_IS } from '../../server/rest/serialization.js';
 import { FASTAPI_ERROR, fastApiIssues, fastApiValidatorCompiler } from '../../server/rest/validation.js';
 
 let app: FastifyInstance | undefined;
@@ -119,3 +121,32 @@ describe("Ajv's findings as FastAPI's issues", () => {
     ]);
   });
 });
+
+describe('the serializer compiler', () => {
+  const HISTORY = { type: 'array', items: ref(HISTORY_ITEM) } as const;
+  const compile = (schema: object) => restSerializerCompiler(() => [PROJECT_DETAILS, HISTORY_ITEM])({ schema, method: 'GET', url: '/h', httpStatus: '200' });
+  const item = (details: Record<string, unknown>) => ({
+    id: 7,
+    service_name: 'svc',
+    status: 'COMPLETED',
+    assigned_ip: '10.0.0.5',
+    template_type: 'standard',
+    created_at: '2026-12-07T00:00:00.000000',
+    owner: 'kim',
+    details,
+  });
+
+  it('writes a project\'s details exactly as stored, keys the schema lists included, where fast-json-stringify would coerce them', () => {
+    expect(WRITTEN_AS_IS.has(PROJECT_DETAILS.$id)).toBe(true);
+    // Values the listed keys' types do not describe: written as they are, not coerced.
+    const details = { status: 5, logs: ['a', 2, null], resources: { alb_ip: 1 }, extra: { nested: [true] }, error: null };
+    const answer = [item(details)];
+    expect(compile(HISTORY)(answer)).toBe(JSON.stringify(answer));
+  });
+
+  it('writes everything else by its schema: undeclared fields dropped, declared types coerced', () => {
+    const answer = [{ ...item({ logs: [] }), id: '8', unlisted: 'dropped' }];
+    expect(JSON.parse(compile(HISTORY)(answer))).toEqual([{ ...item({ logs: [] }), id: 8 }]);
+  });
+});
+
