@@ -4,6 +4,7 @@
  * quote or a question mark inside a value is data, `run` counts changed rows, and a statement
  * inside a transaction is part of it (rolled back with it).
  */
+import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditEntry } from '../../server/entities/index.js';
 import { deferSql, formatSql, sql, sqlLiteral, transaction, type SqlTransaction } from '../../server/db/sql.js';
@@ -62,6 +63,27 @@ for (const backend of await backendsFor('plain SQL helper')) {
       expect(entry.detail).toEqual({ q: '?', s: "'" });
       const [row] = await sql(em, 'select action from audit_log where id = ? and action = ?', [id, tricky]);
       expect(row).toEqual({ action: tricky });
+    });
+
+    it('answers rows as objects with the columns in order, and leaves the shared statement answering objects to the ORM', async () => {
+      const em = server.app.orm.em.fork();
+      await sql(em, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-rows', 'first', 'success'], 'run');
+      await sql(em, 'insert into audit_log (at, actor, action, result) values (?, ?, ?, ?)', [new Date(), 'sql-rows', 'second', 'failure'], 'run');
+      const text = 'select action, result, target, actor as who from audit_log where actor = ? order by id';
+      const rows = await sql(em, text, ['sql-rows']);
+      expect(rows).toEqual([
+        { action: 'first', result: 'success', target: null, who: 'sql-rows' },
+        { action: 'second', result: 'failure', target: null, who: 'sql-rows' },
+      ]);
+      expect(rows.map((r) => Object.keys(r))).toEqual([
+        ['action', 'result', 'target', 'who'],
+        ['action', 'result', 'target', 'who'],
+      ]);
+      expect(await sql(em, text, ['nobody'])).toEqual([]);
+      // The same text through the ORM's own query builder (knex), which reuses the prepared statement on SQLite.
+      const viaKnex: unknown = await (em.getConnection() as AbstractSqlConnection).getKnex().raw(text, ['sql-rows']);
+      expect(backend === 'sqlite' ? viaKnex : (viaKnex as { rows: unknown }).rows).toEqual(rows);
+      expect(await sql(em, text, ['sql-rows'])).toEqual(rows);
     });
 
     it('counts the rows a statement changed, and rolls back with its transaction', async () => {
