@@ -12,7 +12,8 @@
  * then copied ~1.6 MB and promoted ~1.5 MB at each minor collection, which paused it 3-9 ms
  * instead of ~1.3 ms and kept V8's helper threads busy (140-280 µs of CPU per request on them,
  * against 10-60 µs). It happened in 4 of 9 traced runs of the same build, whichever way a
- * collection fell early on; with pretenuring off, in none of 9 (docs/BENCHMARKS.md, run 14).
+ * collection fell early on; with pretenuring off, in none of 9 (docs/BENCHMARKS.md, the changes
+ * table).
  *
  * What it costs: objects that do live long (a subscriber's state, say) are copied once or twice
  * through the young generation before they reach the old one. Benchmarks 2, 3 and 5 (orders,
